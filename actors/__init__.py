@@ -1,0 +1,1 @@
+"""Pykka actors and the messages only actors use: supervisor, scheduler, journal, bus."""

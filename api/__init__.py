@@ -1,0 +1,1 @@
+"""The Tornado application: routes, handlers, errors. Talks to actors by messages only."""

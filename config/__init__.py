@@ -1,0 +1,1 @@
+"""The daemon's configuration: pydantic schema, TOML loader with env overrides."""

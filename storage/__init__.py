@@ -1,0 +1,1 @@
+"""SQLAlchemy models, the append-only journal, read queries and migrations."""

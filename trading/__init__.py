@@ -1,0 +1,1 @@
+"""The pure trading domain: no threads, no I/O, no pykka, tornado or sqlalchemy."""
