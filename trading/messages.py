@@ -45,7 +45,13 @@ class Message:
 
 
 class Event(Message):
-    """Something that happened (past tense); events are what the journal stores."""
+    """Something that happened (past tense); events are what the journal stores.
+
+    `commit_at_once` marks events the journal must commit without waiting for a batch
+    to fill (order submissions and fills), because recovery depends on them.
+    """
+
+    commit_at_once: ClassVar[bool] = False
 
 
 class Command(Message):

@@ -1,0 +1,78 @@
+"""Messages only actors use: timers, supervision and journal control.
+
+Domain commands and events live in `trading/`; these are the plumbing between actors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actors.reply import Reply
+from trading.messages import Command, Event
+
+
+@dataclass(frozen=True)
+class Tick(Command):
+    """A nudge from the scheduler; `timer` names which periodic job it is for."""
+
+    timer: str
+
+
+@dataclass(frozen=True)
+class ChildFailed(Event):
+    """A supervised child raised in `on_receive`; told to its supervisor by the child."""
+
+    name: str
+    actor_urn: str
+    error: str
+
+
+@dataclass(frozen=True)
+class RestartChild(Command):
+    """The supervisor's own reminder, after a backoff delay, to start a child again."""
+
+    name: str
+    generation: int
+
+
+@dataclass(frozen=True)
+class ActorRestarted(Event):
+    """A child was started again after a failure."""
+
+    name: str
+    restarts: int
+    error: str
+
+
+@dataclass(frozen=True)
+class ActorGaveUp(Event):
+    """A child failed too often in its window and is left stopped."""
+
+    name: str
+    restarts: int
+    error: str
+
+
+@dataclass(frozen=True)
+class GetSupervisionTree(Command):
+    """Query: the supervisor answers with a tuple of `ChildStatus`."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class ChildStatus:
+    """One child as its supervisor sees it."""
+
+    name: str
+    state: str
+    restarts: int
+    mailbox_depth: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Flush(Command):
+    """Ask the journal to commit what it holds; it answers with the last event row id."""
+
+    reply: Reply | None = None
