@@ -1,0 +1,1 @@
+"""The spot grid strategy of GRID.md: its geometry (levels, quantities, orders) and money."""
