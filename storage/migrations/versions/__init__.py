@@ -1,0 +1,1 @@
+"""One module per schema revision, loaded by alembic by path (the names start with digits)."""
