@@ -103,6 +103,7 @@ class Supervisor(SupervisedActor):
         bus: EventBus,
         policy: RestartPolicy = RestartPolicy(),
         sweep_interval_s: float = 1.0,
+        child_stop_timeout_s: float = 3.0,
         supervisor: pykka.ActorRef[Any] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -111,6 +112,7 @@ class Supervisor(SupervisedActor):
         self.bus = bus
         self.policy = policy
         self.sweep_interval_s = sweep_interval_s
+        self.child_stop_timeout_s = child_stop_timeout_s
         self._monotonic = monotonic
         self._children: dict[str, _Child] = {}
         self._sweep_timer: Timer | None = None
@@ -126,14 +128,14 @@ class Supervisor(SupervisedActor):
         if self._sweep_timer is not None:
             self._sweep_timer.cancel()
         for name in reversed(list(self._children)):
-            self._stop_child(self._children.pop(name), timeout_s=5.0)
+            self._stop_child(self._children.pop(name), self.child_stop_timeout_s)
 
     # -- commands ---------------------------------------------------------------------
 
     def on_start_child(self, command: StartChild) -> None:
         previous = self._children.pop(command.spec.name, None)
         if previous is not None:
-            self._stop_child(previous, timeout_s=5.0)
+            self._stop_child(previous, self.child_stop_timeout_s)
         child = _Child(spec=command.spec)
         self._children[child.spec.name] = child
         self._start(child)

@@ -1,0 +1,226 @@
+"""The running daemon: boot in named steps, serve, stop in reverse order.
+
+Boot follows DESIGN.md (config -> database and migrations -> journal -> ... -> HTTP
+listen -> READY=1); each step that succeeds pushes its undo, and shutdown runs the undos
+last-in first-out, so a boot that fails halfway still releases what it took. Blocking
+work (migrations, stopping actors) runs in the default executor: the loop keeps turning
+and signals keep arriving during boot and shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pykka
+import pykka.debug
+import tornado.httpserver
+from sqlalchemy.engine import Engine
+
+from actors.bus import EventBus
+from actors.journal import JournalActor
+from actors.reply import FutureReply
+from actors.scheduler import Scheduler
+from actors.supervisor import ChildSpec, RestartPolicy, StartChild, Supervisor
+from api.app import make_app
+from api.context import ApiContext
+from config.loader import database_url
+from config.schema import DaemonConfig
+from daemon import __version__
+from daemon.sdnotify import notify
+from storage.database import make_engine
+from storage.journal_store import JournalStore
+from storage.migrate import current_revision, upgrade
+
+logger = logging.getLogger(__name__)
+
+ACTOR_STOP_TIMEOUT_S = 3.0
+HTTP_DRAIN_TIMEOUT_S = 1.0
+
+
+class BootError(Exception):
+    """A boot step could not complete; the message says which and why, in one line."""
+
+
+class Daemon:
+    """One traderd process."""
+
+    def __init__(self, config: DaemonConfig) -> None:
+        self.config = config
+        self.bus = EventBus()
+        self.scheduler = Scheduler()
+        self.engine: Engine | None = None
+        self.root: pykka.ActorRef[Any] | None = None
+        self.journal: pykka.ActorRef[Any] | None = None
+        self.http: tornado.httpserver.HTTPServer | None = None
+        self._undo: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        self._stop_requested: asyncio.Event | None = None
+
+    # -- the process --------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Boot, serve until SIGTERM/SIGINT, shut down; returns the exit code."""
+        self._stop_requested = asyncio.Event()
+        self._install_signal_handlers()
+        exit_code = 0
+        try:
+            if await self._boot():
+                notify("READY=1", "STATUS=serving")
+                logger.info(
+                    "traderd %s ready on http://%s:%d",
+                    __version__, self.config.api.host, self.config.api.port,
+                )
+                if self.config.bots or self.config.feeds:
+                    logger.warning(
+                        "the config defines %d feeds and %d bots; this version validates "
+                        "them but does not run them yet",
+                        len(self.config.feeds), len(self.config.bots),
+                    )
+                await self._stop_requested.wait()
+        except BootError as error:
+            logger.error("boot failed: %s", error)
+            exit_code = 1
+        finally:
+            await self._shutdown()
+        return exit_code
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        if self._stop_requested is not None and not self._stop_requested.is_set():
+            logger.info("stopping: %s", reason)
+            self._stop_requested.set()
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.request_stop, signal.Signals(signum).name)
+        # A plain handler, not the loop's: it must dump threads even if the loop is stuck.
+        signal.signal(signal.SIGUSR1, pykka.debug.log_thread_tracebacks)
+
+    async def _boot(self) -> bool:
+        """Runs the boot steps in order; False if a stop was requested halfway."""
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("database", self._boot_database),
+            ("journal", self._boot_journal),
+            ("http", self._boot_http),
+        ]
+        for name, step in steps:
+            if self._stop_requested is not None and self._stop_requested.is_set():
+                return False
+            started = time.monotonic()
+            try:
+                await step()
+            except BootError:
+                raise
+            except Exception as error:
+                raise BootError(f"step {name}: {type(error).__name__}: {error}") from error
+            logger.info("boot step %s done in %.0f ms", name, 1000 * (time.monotonic() - started))
+        return True
+
+    async def _shutdown(self) -> None:
+        notify("STOPPING=1", "STATUS=stopping")
+        started = time.monotonic()
+        while self._undo:
+            name, undo = self._undo.pop()
+            try:
+                await undo()
+            except Exception:
+                logger.exception("shutdown step %s failed", name)
+        logger.info("stopped in %.0f ms", 1000 * (time.monotonic() - started))
+
+    # -- boot steps ---------------------------------------------------------------------
+
+    async def _boot_database(self) -> None:
+        url = database_url(self.config)
+        engine = make_engine(url, echo=self.config.database.echo)
+        self.engine = engine
+        self._undo.append(("database", self._in_executor(engine.dispose)))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, upgrade, engine)
+        revision = await loop.run_in_executor(None, current_revision, engine)
+        logger.info(
+            "database %s at revision %s", engine.url.render_as_string(hide_password=True), revision
+        )
+
+    async def _boot_journal(self) -> None:
+        assert self.engine is not None
+        supervision = self.config.supervisor
+        self.scheduler.start()
+        self._undo.append(("scheduler", self._in_executor(self.scheduler.stop)))
+        self.root = Supervisor.start(
+            name="supervisor",
+            scheduler=self.scheduler,
+            bus=self.bus,
+            policy=RestartPolicy(
+                max_restarts=supervision.max_restarts,
+                window_s=supervision.restart_window_s,
+                backoff_initial_s=supervision.backoff_initial_s,
+                backoff_max_s=supervision.backoff_max_s,
+            ),
+            sweep_interval_s=supervision.sweep_interval_s,
+            child_stop_timeout_s=ACTOR_STOP_TIMEOUT_S,
+        )
+        self._undo.append(("actors", self._in_executor(self._stop_actors)))
+        journal = self.config.journal
+        spec = ChildSpec(
+            name="journal",
+            actor_class=JournalActor,
+            kwargs={
+                "store": JournalStore(self.engine),
+                "scheduler": self.scheduler,
+                "batch_size": journal.batch_size,
+                "flush_interval_ms": journal.flush_interval_ms,
+            },
+        )
+        reply = FutureReply()
+        self.root.tell(StartChild(spec=spec, reply=reply))
+        self.journal = await asyncio.wrap_future(reply.future)
+
+    async def _boot_http(self) -> None:
+        context = ApiContext(version=__version__)
+        server = tornado.httpserver.HTTPServer(make_app(context), xheaders=False)
+        try:
+            server.listen(self.config.api.port, address=self.config.api.host)
+        except OSError as error:
+            raise BootError(
+                f"step http: cannot listen on {self.config.api.host}:{self.config.api.port}: {error.strerror}"
+            ) from None
+        self.http = server
+        self._undo.append(("http", self._stop_http))
+
+    # -- shutdown steps -----------------------------------------------------------------
+
+    async def _stop_http(self) -> None:
+        assert self.http is not None
+        self.http.stop()
+        try:
+            await asyncio.wait_for(self.http.close_all_connections(), HTTP_DRAIN_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            logger.warning("HTTP connections still open after %.1f s; closing anyway", HTTP_DRAIN_TIMEOUT_S)
+
+    def _stop_actors(self) -> None:
+        """Stop the tree (children in reverse start order; the journal flushes last)."""
+        if self.root is not None and self.root.is_alive():
+            try:
+                self.root.stop(block=True, timeout=ACTOR_STOP_TIMEOUT_S + 1)
+            except pykka.Timeout:
+                logger.error("the actor tree did not stop within %.1f s", ACTOR_STOP_TIMEOUT_S + 1)
+        stragglers = pykka.ActorRegistry.get_all()
+        if stragglers:
+            logger.warning("stopping %d actors left outside the tree", len(stragglers))
+            pykka.ActorRegistry.stop_all(block=True, timeout=ACTOR_STOP_TIMEOUT_S)
+
+    @staticmethod
+    def _in_executor(function: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            await asyncio.get_running_loop().run_in_executor(None, function)
+
+        return run
+
+
+def run_daemon(config: DaemonConfig) -> int:
+    """Run the daemon on a fresh event loop in this (the main) thread."""
+    return asyncio.run(Daemon(config).run())
