@@ -1,0 +1,1 @@
+"""Strategies: the decisions of a bot, shared by live bots and backtests."""
