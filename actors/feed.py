@@ -1,0 +1,279 @@
+"""The `MarketFeedActor`: one per configured feed; paces a source's prices and hands them,
+conflated, to every subscriber.
+
+A source is a re-iterable of `(delay_s, price)` steps (`trading.feeds`). The actor keeps
+exactly one scheduler timer pending, for its next step, so however it is restarted it
+never runs two timelines at once; it cancels that timer when it stops or fails. Each price
+becomes a `TickerUpdated` (last = low = high = the price, `ts_event` from the injected
+clock) offered to each subscriber's `ConflatingOutbox`; subscribers get `MarketDataReady`.
+
+A restarted feed starts its source again from the beginning (a replay from the first
+candle, a random walk from its start price and seed): market data is not journaled, and a
+bot only needs prices to move on from wherever they are. Its subscribers survive the
+restart when the daemon passes the same `FeedSubscriptions` to every incarnation (the
+supervisor reuses a child's keyword arguments); without it they must subscribe again.
+When a source without `loop` runs out, the actor stays up, silent: stopping would look
+like a crash to the supervisor, which would start the replay again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Callable
+
+import pykka
+
+from actors.conflation import ConflatingOutbox
+from actors.messages import Tick
+from actors.scheduler import Scheduler, Timer
+from actors.supervised import SupervisedActor
+from config.schema import FeedConfig, RandomWalkFeedConfig, ReplayFeedConfig
+from trading.clock import SYSTEM_CLOCK, Clock
+from trading.feeds import FeedStep
+from trading.feeds.candles import CandleReplay, read_candles
+from trading.feeds.random_walk import RandomWalk
+from trading.market_data import TickerUpdated
+from trading.messages import Command
+from trading.money import to_decimal
+
+logger = logging.getLogger(__name__)
+
+FEED_STEP = "feed-step"
+
+FeedSource = Iterable[FeedStep]
+"""Re-iterable `(delay_s, price)` steps; each `iter()` starts from the beginning."""
+
+
+@dataclass(frozen=True)
+class SubscribeMarketData(Command):
+    """Deliver this feed's prices to `ref` (through `MarketDataReady`); idempotent. A new
+    subscriber is offered the latest price at once, if the feed has one."""
+
+    ref: pykka.ActorRef[Any]
+
+
+@dataclass(frozen=True)
+class UnsubscribeMarketData(Command):
+    """Stop delivering to `ref`; whatever was pending for it is dropped."""
+
+    ref: pykka.ActorRef[Any]
+
+
+@dataclass(frozen=True)
+class PublishPrice(Command):
+    """Emit `price` now, outside the source's pace (tests and benchmarks). The ticker's
+    `correlation_id` is this command's, so a benchmark can follow it downstream."""
+
+    price: Decimal
+
+
+# -- sources ------------------------------------------------------------------------------
+
+
+class PacedPrices:
+    """Prices at a fixed pace: the first at once, each next one `interval_s` later."""
+
+    def __init__(self, prices: Iterable[Decimal], interval_s: float) -> None:
+        if interval_s < 0:
+            raise ValueError(f"interval must not be negative, got {interval_s}")
+        self.prices = prices
+        self.interval_s = interval_s
+
+    def __iter__(self) -> Iterator[FeedStep]:
+        delay_s = 0.0
+        for price in self.prices:
+            yield delay_s, price
+            delay_s = self.interval_s
+
+
+def replay_source(config: ReplayFeedConfig) -> CandleReplay:
+    """The config's candle file replayed; the file is read and checked now, at boot."""
+    return CandleReplay(read_candles(config.path), speed=config.speed, loop=config.loop)
+
+
+def random_walk_source(config: RandomWalkFeedConfig) -> PacedPrices:
+    """A seeded random walk, one price every `interval_s`."""
+    walk = RandomWalk(config.start_price, config.volatility, config.seed)
+    return PacedPrices(walk, config.interval_s)
+
+
+def price_list_source(prices: Iterable[Decimal | str], interval_s: float = 0.0) -> PacedPrices:
+    """Given prices, in order, then silence (tests and benchmarks)."""
+    return PacedPrices(tuple(to_decimal(price) for price in prices), interval_s)
+
+
+def feed_source(config: FeedConfig) -> FeedSource:
+    """The source a `[[feeds]]` entry describes."""
+    if isinstance(config, ReplayFeedConfig):
+        return replay_source(config)
+    return random_walk_source(config)
+
+
+# -- subscriptions ------------------------------------------------------------------------
+
+
+class FeedSubscriptions:
+    """A feed's subscribers and their outboxes, keyed by actor URN.
+
+    Kept outside the actor so that they outlive it: pass one instance in the feed's child
+    spec and a restarted feed delivers to the same subscribers. Only the feed actor alive
+    at the time touches it, so it needs no lock.
+    """
+
+    def __init__(self) -> None:
+        self._outboxes: dict[str, ConflatingOutbox] = {}
+        self._retired_conflated = 0
+
+    def add(self, ref: pykka.ActorRef[Any]) -> ConflatingOutbox | None:
+        """A new outbox for `ref`, or None if it is subscribed already."""
+        if ref.actor_urn in self._outboxes:
+            return None
+        outbox = self._outboxes[ref.actor_urn] = ConflatingOutbox(ref)
+        return outbox
+
+    def remove(self, ref: pykka.ActorRef[Any]) -> None:
+        outbox = self._outboxes.pop(ref.actor_urn, None)
+        if outbox is not None:
+            outbox.close()
+            self._retired_conflated += outbox.conflated
+
+    def offer(self, ticker: TickerUpdated) -> None:
+        """Offer `ticker` to every subscriber, dropping the dead ones."""
+        for outbox in list(self._outboxes.values()):
+            if not outbox.offer(ticker):
+                logger.info("dropping market data subscriber %s: it is dead", outbox.subscriber)
+                self.remove(outbox.subscriber)
+
+    def __len__(self) -> int:
+        return len(self._outboxes)
+
+    @property
+    def conflated(self) -> int:
+        """Updates merged away so far, over every outbox this feed has had."""
+        return self._retired_conflated + sum(o.conflated for o in self._outboxes.values())
+
+
+# -- the actor ----------------------------------------------------------------------------
+
+
+class MarketFeedActor(SupervisedActor):
+    """Plays a source for one symbol and delivers it, conflated, to its subscribers."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        scheduler: Scheduler,
+        source: FeedSource,
+        symbol: str,
+        clock: Clock = SYSTEM_CLOCK,
+        subscriptions: FeedSubscriptions | None = None,
+        supervisor: pykka.ActorRef[Any] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(name=name, supervisor=supervisor)
+        if iter(source) is source:
+            raise TypeError("a feed source must be re-iterable (a restart iterates it again)")
+        self.scheduler = scheduler
+        self.source = source
+        self.symbol = symbol
+        self.clock = clock
+        self.subscriptions = subscriptions if subscriptions is not None else FeedSubscriptions()
+        self._monotonic = monotonic
+        self._steps: Iterator[FeedStep] = iter(())
+        self._next_price: Decimal | None = None
+        self._due = 0.0
+        self._timer: Timer | None = None
+        self._latest: TickerUpdated | None = None
+        self.events_emitted = 0
+        self.last_event_ns: int | None = None
+
+    @property
+    def conflated(self) -> int:
+        """Price updates merged away for slow subscribers (see `ConflatingOutbox`)."""
+        return self.subscriptions.conflated
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self.subscriptions)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self._steps = iter(self.source)
+        self._due = self._monotonic()
+        self._schedule_next_step()
+
+    def on_stop(self) -> None:
+        self._cancel_timer()
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Pykka skips on_stop after a failure; the timer must not outlive the actor.
+        self._cancel_timer()
+        super().on_failure(exception_type, exception_value, traceback)
+
+    # -- messages -----------------------------------------------------------------------
+
+    def on_tick(self, tick: Tick) -> None:
+        self._timer = None
+        price, self._next_price = self._next_price, None
+        if price is not None:
+            self._emit(price, correlation_id=None)
+        self._schedule_next_step()
+
+    def on_subscribe_market_data(self, command: SubscribeMarketData) -> None:
+        outbox = self.subscriptions.add(command.ref)
+        if outbox is not None and self._latest is not None and not outbox.offer(self._latest):
+            self.subscriptions.remove(command.ref)
+
+    def on_unsubscribe_market_data(self, command: UnsubscribeMarketData) -> None:
+        self.subscriptions.remove(command.ref)
+
+    def on_publish_price(self, command: PublishPrice) -> None:
+        self._emit(command.price, correlation_id=command.correlation_id or command.message_id)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _emit(self, price: Decimal, correlation_id: str | None) -> None:
+        now_ns = self.clock.now_ns()
+        ticker = TickerUpdated(
+            symbol=self.symbol, last=price, low=price, high=price,
+            ts_event=now_ns, correlation_id=correlation_id,
+        )
+        self._latest = ticker
+        self.events_emitted += 1
+        self.last_event_ns = now_ns
+        self.subscriptions.offer(ticker)
+
+    def _schedule_next_step(self) -> None:
+        """Take the source's next step and set the one timer for it.
+
+        Steps are timed from when the previous one was due, not from when it ran, so the
+        pace does not drift; a feed that fell behind goes on from now rather than
+        catching up in a burst.
+        """
+        step = next(self._steps, None)
+        if step is None:
+            logger.info("%s: the source has no more prices after %d", self.name, self.events_emitted)
+            return
+        delay_s, self._next_price = step
+        now = self._monotonic()
+        self._due = max(self._due + delay_s, now)
+        # Thread boundary: the scheduler's thread tells the Tick back into this mailbox.
+        self._timer = self.scheduler.tell_later(
+            self._due - now, self.actor_ref, Tick(timer=FEED_STEP)
+        )
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
