@@ -136,3 +136,13 @@ class BotStatusChanged(Event):
     bot_id: str
     status: str
     error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class BalanceUpdated(Event):
+    """An asset's balance on an account after a change (the paper venue reports these)."""
+
+    account_id: str
+    asset: str
+    free: Decimal
+    locked: Decimal

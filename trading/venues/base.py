@@ -32,6 +32,10 @@ class Balance:
 
 class Venue(Protocol):
     account_id: str
+    is_external: bool
+    """True when the venue outlives the daemon (a real exchange): an order must then be
+    committed to the journal before the venue sees it. An in-process venue (paper) dies
+    with the daemon, and the journal's order of events is all it needs."""
 
     def market(self, symbol: str) -> Market:
         """The symbol's trading rules; raises KeyError for a symbol the venue does not list."""
@@ -57,6 +61,10 @@ class Venue(Protocol):
 
     def on_ticker(self, ticker: TickerUpdated) -> list[Event]:
         """Market data: the paper venue matches resting orders against it."""
+        ...
+
+    def balance(self, asset: str) -> Balance:
+        """One asset's balance (zero for an asset the account never held)."""
         ...
 
     def balances(self) -> Mapping[str, Balance]:
