@@ -7,7 +7,7 @@ use it from any thread.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.engine import Connection
@@ -56,6 +56,7 @@ class JournalStore:
         limit: int = 1000,
         event_types: Iterable[str] | None = None,
         bot_id: str | None = None,
+        account_id: str | None = None,
     ) -> list[tuple[int, Event]]:
         """Up to `limit` events with ids above `after_id`, oldest first, with their ids."""
         query = select(_events.c.id, _events.c.event_type, _events.c.payload).where(
@@ -65,10 +66,21 @@ class JournalStore:
             query = query.where(_events.c.event_type.in_(list(event_types)))
         if bot_id is not None:
             query = query.where(_events.c.bot_id == bot_id)
+        if account_id is not None:
+            query = query.where(_events.c.account_id == account_id)
         query = query.order_by(_events.c.id).limit(limit)
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
         return [(id_, cast(Event, decode_message(name, payload))) for id_, name, payload in rows]
+
+    def read_all_events(self, **filters: Any) -> list[Event]:
+        """Every event matching the `read_events` filters, oldest first, read in pages."""
+        events: list[Event] = []
+        after_id = 0
+        while page := self.read_events(after_id=after_id, limit=5000, **filters):
+            events.extend(event for _, event in page)
+            after_id = page[-1][0]
+        return events
 
     def last_event_id(self) -> int:
         """The id of the newest event; 0 for an empty journal."""
