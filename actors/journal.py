@@ -2,8 +2,10 @@
 
 Every domain event told to it is appended to the `events` table, with its projections,
 in batches: a batch commits when it reaches `batch_size` events, when its oldest event is
-`flush_interval_ms` old (checked on a scheduler `Tick`), at once for events whose class
-sets `commit_at_once` (order submissions and fills), on `Flush`, and on stop.
+`flush_interval_ms` old (checked on a scheduler `Tick`), on `Flush`, on stop, and as soon
+as the mailbox is empty for events whose class sets `commit_at_once` (order submissions
+and fills) and for `PersistThen`: a burst of those shares one commit (group commit).
+`PersistThen` confirmations are told only after their events committed.
 
 If the database refuses a batch (it is down, or locked), the events stay in memory and a
 later flush tries again, backing off up to `MAX_RETRY_DELAY_S`: the journal never drops
@@ -18,7 +20,8 @@ from typing import Any, Callable, Protocol, Sequence
 
 import pykka
 
-from actors.messages import Flush, Tick
+from actors.bus import SYSTEM_TOPIC, EventBus
+from actors.messages import Flush, PersistThen, Tick
 from actors.scheduler import Scheduler, Timer
 from actors.supervised import SupervisedActor, describe_error
 from trading.messages import Event
@@ -46,12 +49,14 @@ class JournalActor(SupervisedActor):
         scheduler: Scheduler,
         batch_size: int = 500,
         flush_interval_ms: int = 50,
+        bus: EventBus | None = None,
         supervisor: pykka.ActorRef[Any] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(name=name, supervisor=supervisor)
         self.store = store
         self.scheduler = scheduler
+        self.bus = bus
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_ms / 1000
         self._monotonic = monotonic
@@ -62,14 +67,21 @@ class JournalActor(SupervisedActor):
         self.failed_flushes = 0
         self.last_error: str | None = None
         self._retry_at = 0.0
+        self._urgent = False
+        self._confirmations: list[tuple[Any, Any]] = []
 
     def on_start(self) -> None:
         super().on_start()
         self._timer = self.scheduler.tell_every(
             self.flush_interval_s, self.actor_ref, lambda: Tick(timer=FLUSH_TIMER)
         )
+        if self.bus is not None:
+            # Supervision events (restarts, give-ups) belong in the journal too.
+            self.bus.subscribe(SYSTEM_TOPIC, self.actor_ref)
 
     def on_stop(self) -> None:
+        if self.bus is not None:
+            self.bus.unsubscribe_all(self.actor_ref)
         if self._timer is not None:
             self._timer.cancel()
         self._retry_at = 0.0  # a last attempt, whatever the backoff says
@@ -86,11 +98,24 @@ class JournalActor(SupervisedActor):
         if not self._buffer:
             self._oldest_at = self._monotonic()
         self._buffer.append(event)
-        if len(self._buffer) >= self.batch_size or event.commit_at_once:
+        self._urgent = self._urgent or event.commit_at_once
+        self._flush_if_due()
+
+    def on_persist_then(self, command: PersistThen) -> None:
+        for event in command.events:
+            if not self._buffer:
+                self._oldest_at = self._monotonic()
+            self._buffer.append(event)
+        self._confirmations.append((command.notify, command.then))
+        self._urgent = True
+        self._flush_if_due()
+
+    def _flush_if_due(self) -> None:
+        if len(self._buffer) >= self.batch_size or (self._urgent and self.actor_inbox.empty()):
             self._flush()
 
     def on_tick(self, tick: Tick) -> None:
-        if self._buffer and self._monotonic() - self._oldest_at >= self.flush_interval_s:
+        if self._urgent or (self._buffer and self._monotonic() - self._oldest_at >= self.flush_interval_s):
             self._flush()
 
     def on_flush(self, command: Flush) -> None:
@@ -107,7 +132,10 @@ class JournalActor(SupervisedActor):
         return len(self._buffer)
 
     def _flush(self) -> None:
-        if not self._buffer or self._monotonic() < self._retry_at:
+        if self._monotonic() < self._retry_at:
+            return
+        if not self._buffer:
+            self._confirm()
             return
         batch, self._buffer = self._buffer, []
         try:
@@ -126,3 +154,14 @@ class JournalActor(SupervisedActor):
         self.failed_flushes = 0
         self.last_error = None
         self._retry_at = 0.0
+        self._confirm()
+
+    def _confirm(self) -> None:
+        """Tell each `PersistThen` sender that its events are committed."""
+        self._urgent = False
+        confirmations, self._confirmations = self._confirmations, []
+        for notify, then in confirmations:
+            try:
+                notify.tell(then)
+            except pykka.ActorDeadError:
+                logger.debug("%s stopped before its events were committed", notify)

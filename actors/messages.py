@@ -6,6 +6,7 @@ Domain commands and events live in `trading/`; these are the plumbing between ac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from actors.reply import Reply
 from trading.messages import Command, Event
@@ -76,3 +77,16 @@ class Flush(Command):
     """Ask the journal to commit what it holds; it answers with the last event row id."""
 
     reply: Reply | None = None
+
+
+@dataclass(frozen=True)
+class PersistThen(Command):
+    """Journal `events`; once they are committed, tell `then` to `notify` (an ActorRef).
+
+    The exchange actor sends an order only after its `OrderSubmitted` is committed, so
+    no crash can leave an order on the exchange that the journal does not know.
+    """
+
+    events: tuple[Event, ...]
+    notify: Any
+    then: Any

@@ -8,7 +8,9 @@ an asyncio future settled through `add_callback` (see `api/bridge.py`).
 from __future__ import annotations
 
 import concurrent.futures
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
+
+import pykka
 
 
 class Reply(Protocol):
@@ -35,3 +37,27 @@ class FutureReply:
 
     def wait(self, timeout: float | None = None) -> Any:
         return self.future.result(timeout)
+
+
+class ActorReply:
+    """A reply delivered as a message to an actor: `wrap(result)` is told to `ref`.
+
+    This is how one actor asks another without blocking: the answer arrives in its
+    mailbox like any other message. Failures are wrapped too, as `wrap(exception)`.
+    """
+
+    def __init__(self, ref: pykka.ActorRef[Any], wrap: Callable[[Any], Any]) -> None:
+        self.ref = ref
+        self.wrap = wrap
+
+    def set_result(self, value: Any) -> None:
+        self._tell(self.wrap(value))
+
+    def set_exception(self, error: BaseException) -> None:
+        self._tell(self.wrap(error))
+
+    def _tell(self, message: Any) -> None:
+        try:
+            self.ref.tell(message)
+        except pykka.ActorDeadError:
+            pass  # the asker is gone; nobody waits for this answer

@@ -21,6 +21,13 @@ from actors.messages import ChildFailed
 
 logger = logging.getLogger(__name__)
 
+_PYKKA_INTERNALS = frozenset(
+    name
+    for klass in (pykka.Actor, pykka.ThreadingActor)
+    for name in vars(klass)
+    if name.startswith("_") and not name.startswith("__")
+)
+
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -54,6 +61,11 @@ class SupervisedActor(pykka.ThreadingActor):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._dispatch = {}
+        shadowed = _PYKKA_INTERNALS & set(vars(cls))
+        if shadowed:
+            # Pykka calls these itself; a same-named helper silently breaks stopping or
+            # failure handling (it happened: a `_stop` helper made actors unstoppable).
+            raise TypeError(f"{cls.__name__} must not define Pykka's internal {sorted(shadowed)}")
 
     def on_start(self) -> None:
         """Subclasses that override this call `super().on_start()` first."""

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import pykka
 
 from actors.bus import SYSTEM_TOPIC, EventBus
+from actors.directory import ActorDirectory
 from actors.messages import (
     ActorGaveUp,
     ActorRestarted,
@@ -102,6 +103,7 @@ class Supervisor(SupervisedActor):
         scheduler: Scheduler,
         bus: EventBus,
         policy: RestartPolicy = RestartPolicy(),
+        directory: ActorDirectory | None = None,
         sweep_interval_s: float = 1.0,
         child_stop_timeout_s: float = 3.0,
         supervisor: pykka.ActorRef[Any] | None = None,
@@ -111,6 +113,7 @@ class Supervisor(SupervisedActor):
         self.scheduler = scheduler
         self.bus = bus
         self.policy = policy
+        self.directory = directory
         self.sweep_interval_s = sweep_interval_s
         self.child_stop_timeout_s = child_stop_timeout_s
         self._monotonic = monotonic
@@ -159,7 +162,7 @@ class Supervisor(SupervisedActor):
             return  # an earlier incarnation, already handled
         if child.state != "running":
             return
-        self._handle_failure(child, report.error)
+        self._child_failed(child, report.error)
 
     def on_tick(self, tick: Tick) -> None:
         if tick.timer == SWEEP:
@@ -174,11 +177,11 @@ class Supervisor(SupervisedActor):
             # A child that failed in a handler has a ChildFailed on its way, which says
             # more than the sweep can; wait one sweep for it before calling it silent.
             if child.found_dead:
-                self._handle_failure(child, SILENT_DEATH)
+                self._child_failed(child, SILENT_DEATH)
             else:
                 child.found_dead = True
 
-    def _handle_failure(self, child: _Child, error: str) -> None:
+    def _child_failed(self, child: _Child, error: str) -> None:
         now = self._monotonic()
         policy = child.spec.policy or self.policy
         while child.restart_times and now - child.restart_times[0] > policy.window_s:
@@ -187,6 +190,8 @@ class Supervisor(SupervisedActor):
         child.found_dead = False
         if len(child.restart_times) >= policy.max_restarts:
             child.state = "gave_up"
+            if self.directory is not None:
+                self.directory.unregister(child.spec.name)
             logger.error(
                 "%s failed %d times within %.0f s; giving up: %s",
                 child.spec.name, len(child.restart_times) + 1, policy.window_s, error,
@@ -226,15 +231,19 @@ class Supervisor(SupervisedActor):
             child.ref = spec.actor_class.start(
                 name=spec.name, supervisor=self.actor_ref, **spec.kwargs
             )
+            if self.directory is not None:
+                self.directory.register(spec.name, child.ref)
         except Exception as error:  # the constructor raised: a failure like any other
             child.ref = None
             logger.exception("could not start %s", spec.name)
-            self._handle_failure(child, describe_error(error))
+            self._child_failed(child, describe_error(error))
             return
         child.state = "running"
 
     def _stop_child(self, child: _Child, timeout_s: float) -> bool:
         child.state = "stopping"
+        if self.directory is not None:
+            self.directory.unregister(child.spec.name)
         if child.ref is None or not child.ref.is_alive():
             return True
         try:

@@ -144,3 +144,26 @@ def test_stop_with_nothing_or_something_leaves_no_backlog(engine, scheduler, eve
         journal.tell(SampleRecorded(bot_id="b", amount=Decimal(i)))
     journal.stop(block=True, timeout=5)
     assert store.count() == events
+
+
+def test_persist_then_confirms_only_after_the_commit(engine, scheduler):
+    import queue as queue_module
+
+    from actors.messages import PersistThen
+    from tests.actors.helpers import Recorder
+
+    store = JournalStore(engine)
+    journal = start_journal(store, scheduler)
+    received: queue_module.Queue[Any] = queue_module.Queue()
+    counted_at_confirmation: list[int] = []
+
+    class CountingRecorder(Recorder):
+        def on_receive(self, message: Any) -> Any:
+            counted_at_confirmation.append(store.count())
+            return super().on_receive(message)
+
+    recorder = CountingRecorder.start(name="asker", received=received)
+    events = tuple(SampleRecorded(bot_id="b", amount=Decimal(i)) for i in range(3))
+    journal.tell(PersistThen(events=events, notify=recorder, then="committed"))
+    assert received.get(timeout=5) == "committed"
+    assert counted_at_confirmation == [3]

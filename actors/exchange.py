@@ -1,0 +1,247 @@
+"""The `ExchangeActor`: one per exchange account; the only thread that touches its venue.
+
+A `SubmitOrder` becomes `OrderSubmitted`. For a venue that outlives the daemon (a real
+exchange), the journal commits it before this actor hands the order over (`PersistThen`):
+no crash can leave an order on the exchange that the journal does not know. The paper
+venue lives and dies with the daemon, and the journal commits events in the order they
+are told, so its orders go on at once: after a crash, the journal and the paper venue
+rebuilt from it agree. Every event the venue answers with is journaled and published.
+
+At start (and after a restart) the actor first asks the journal to flush, then rebuilds
+the venue from the account's journaled events and reconciles the orders the journal holds
+open with what the venue knows. Until then it queues the commands it receives; the boot
+waits for `AwaitReady` before it starts any bot.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable
+
+import pykka
+
+from actors.bus import EventBus
+from actors.directory import ActorDirectory
+from actors.feed import SubscribeMarketData
+from actors.messages import Flush, PersistThen
+from actors.reply import ActorReply, Reply
+from actors.supervised import SupervisedActor
+from actors.topics import account_topic, publish_order_event
+from storage.journal_store import JournalStore
+from trading.events import (
+    BalanceUpdated,
+    CancelOrder,
+    OrderAccepted,
+    OrderCanceled,
+    OrderDenied,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+    SubmitOrder,
+)
+from trading.messages import Command, Event
+from trading.venues.base import Balance, Venue
+
+logger = logging.getLogger(__name__)
+
+JOURNAL = "journal"
+ZERO_BALANCE = Balance(Decimal(0), Decimal(0))
+ORDER_EVENTS = (OrderSubmitted, OrderAccepted, OrderRejected, OrderCanceled, OrderFilled, OrderDenied)
+
+
+@dataclass(frozen=True)
+class RestoreFromJournal(Command):
+    """The journal flushed (or failed to: `error`); the venue can be rebuilt now."""
+
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SendOrder(Command):
+    """The journal committed `order`'s submission: it may go to the venue now."""
+
+    order: OrderSubmitted
+
+
+@dataclass(frozen=True)
+class Reconciled(Command):
+    """The reconciliation's corrections are committed."""
+
+
+@dataclass(frozen=True)
+class AwaitReady(Command):
+    """Answered with the account id once the venue is restored and reconciled."""
+
+    reply: Reply
+
+
+def open_client_order_ids(events: list[Event]) -> list[str]:
+    """The orders the journal holds open: submitted and not yet finished, in order."""
+    open_ids: dict[str, None] = {}
+    for event in events:
+        if isinstance(event, OrderSubmitted):
+            open_ids[event.client_order_id] = None
+        elif isinstance(event, (OrderRejected, OrderCanceled, OrderDenied)) or (
+            isinstance(event, OrderFilled) and event.order_completed
+        ):
+            open_ids.pop(event.client_order_id, None)
+    return list(open_ids)
+
+
+class ExchangeActor(SupervisedActor):
+    """Owns one account's venue; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        account_id: str,
+        venue_factory: Callable[[], Venue],
+        store: JournalStore,
+        feed_names: tuple[str, ...] = (),
+        bus: EventBus,
+        directory: ActorDirectory,
+        supervisor: pykka.ActorRef[Any] | None = None,
+    ) -> None:
+        super().__init__(name=name, supervisor=supervisor)
+        self.account_id = account_id
+        self.venue_factory = venue_factory
+        self.feed_names = tuple(dict.fromkeys(feed_names))
+        self.store = store
+        self.bus = bus
+        self.directory = directory
+        self.venue: Venue | None = None
+        self._waiting: list[Any] = []
+        self._ready_replies: list[Reply] = []
+        self._balances: dict[str, Balance] = {}
+        self._symbol_of: dict[str, str] = {}  # client order id -> symbol, to know which assets moved
+
+    def on_start(self) -> None:
+        super().on_start()
+        self._journal(Flush(reply=ActorReply(self.actor_ref, _restore_message)))
+
+    def on_restore_from_journal(self, message: RestoreFromJournal) -> None:
+        if message.error is not None:
+            # The journal could not flush (database down): restoring now could miss
+            # events, so fail and let the supervisor try again with backoff.
+            raise RuntimeError(f"cannot restore {self.account_id}: {message.error}")
+        events = self.store.read_all_events(account_id=self.account_id)
+        venue = self.venue_factory()
+        venue.restore(events)
+        self.venue = venue
+        self._balances = dict(venue.balances())
+        self._symbol_of = {e.client_order_id: e.symbol for e in events if isinstance(e, OrderSubmitted)}
+        open_ids = open_client_order_ids(events)
+        corrections = venue.reconcile(open_ids)
+        logger.info(
+            "%s restored from %d events: %d orders open, %d corrected by reconciliation",
+            self.account_id, len(events), len(open_ids), len(corrections),
+        )
+        self._emit(corrections)
+        # Ready once the corrections are committed, so bots that restore next see them.
+        self._journal(PersistThen(events=(), notify=self.actor_ref, then=Reconciled()))
+
+    def on_reconciled(self, message: Reconciled) -> None:
+        for feed in self.feed_names:  # the paper venue matches resting orders on prices
+            self.directory.tell(feed, SubscribeMarketData(ref=self.actor_ref))
+        waiting, self._waiting = self._waiting, []
+        for command in waiting:
+            self.on_receive(command)
+        for reply in self._ready_replies:
+            reply.set_result(self.account_id)
+        self._ready_replies.clear()
+
+    def on_await_ready(self, command: AwaitReady) -> None:
+        if self.venue is not None and not self._waiting:
+            command.reply.set_result(self.account_id)
+        else:
+            self._ready_replies.append(command.reply)
+
+    # -- the order path -----------------------------------------------------------------
+
+    def on_submit_order(self, command: SubmitOrder) -> None:
+        if self.venue is None:
+            self._waiting.append(command)
+            return
+        order = OrderSubmitted(
+            account_id=command.account_id,
+            bot_id=command.bot_id,
+            client_order_id=command.client_order_id,
+            symbol=command.symbol,
+            side=command.side,
+            order_type=command.order_type,
+            quantity=command.quantity,
+            price=command.price,
+            grid_index=command.grid_index,
+            correlation_id=command.message_id,
+        )
+        if self.venue.is_external:
+            self._journal(PersistThen(events=(order,), notify=self.actor_ref, then=SendOrder(order=order)))
+        else:
+            self._journal(order)
+            self.on_send_order(SendOrder(order=order))
+
+    def on_send_order(self, message: SendOrder) -> None:
+        assert self.venue is not None
+        self._symbol_of[message.order.client_order_id] = message.order.symbol
+        publish_order_event(self.bus, message.order)
+        self._emit(self.venue.submit(message.order))
+
+    def on_cancel_order(self, command: CancelOrder) -> None:
+        if self.venue is None:
+            self._waiting.append(command)
+            return
+        self._emit(self.venue.cancel(command))
+
+    def on_market_data_ready(self, message: Any) -> None:
+        if self.venue is None:
+            message.outbox.take()  # nothing rests before the restore; prices move on
+            return
+        for ticker in message.outbox.take():
+            self._emit(self.venue.on_ticker(ticker))
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _emit(self, events: list[Event]) -> None:
+        if not events:
+            return
+        symbols = set()
+        for event in events:
+            self._journal(event)
+            publish_order_event(self.bus, event)
+            symbol = self._symbol_of.get(event.client_order_id)
+            if symbol is not None:
+                symbols.add(symbol)
+            if isinstance(event, (OrderRejected, OrderCanceled, OrderDenied)) or (
+                isinstance(event, OrderFilled) and event.order_completed
+            ):
+                self._symbol_of.pop(event.client_order_id, None)
+        self._report_balances({asset for symbol in symbols for asset in symbol.split("/")})
+
+    def _report_balances(self, assets: set[str]) -> None:
+        """Journal the balances of `assets` that changed (only those: an account may hold
+        a thousand assets, and an order moves two)."""
+        assert self.venue is not None
+        for asset in sorted(assets):
+            balance = self.venue.balance(asset)
+            if self._balances.get(asset, ZERO_BALANCE) != balance:
+                self._balances[asset] = balance
+                update = BalanceUpdated(
+                    account_id=self.account_id, asset=asset, free=balance.free, locked=balance.locked
+                )
+                self._journal(update)
+                self.bus.publish(account_topic(self.account_id), update)
+
+    def _journal(self, message: Any) -> None:
+        if not self.directory.tell(JOURNAL, message):
+            # Without a journal nothing may happen: failing hands the problem to the
+            # supervisor, and the restarted actor restores from what was committed.
+            raise RuntimeError("the journal is not running")
+
+
+def _restore_message(result: Any) -> RestoreFromJournal:
+    if isinstance(result, BaseException):
+        return RestoreFromJournal(error=str(result))
+    return RestoreFromJournal()
