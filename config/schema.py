@@ -221,6 +221,15 @@ class SupervisorConfig(Section):
         return self
 
 
+class RiskConfig(Section):
+    """`[risk]`: checks every order passes before it leaves the daemon (unset: no limit)."""
+
+    max_order_notional: PositiveDecimal | None = None
+    """The largest price x quantity of one order, in its quote currency."""
+    max_open_orders: Annotated[Integer, Field(gt=0)] | None = 200
+    """Orders open at once on one account (Binance allows 200 per symbol)."""
+
+
 class PaperAccountConfig(Section):
     """An `[[accounts]]` entry with `exchange = "paper"`: traderd's own matching engine."""
 
@@ -504,6 +513,7 @@ class DaemonConfig(Section):
     journal: JournalConfig = JournalConfig()
     logging: LoggingConfig = LoggingConfig()
     supervisor: SupervisorConfig = SupervisorConfig()
+    risk: RiskConfig = RiskConfig()
     accounts: tuple[AccountConfig, ...] = ()
     feeds: tuple[FeedConfig, ...] = ()
     bots: tuple[GridBotConfig, ...] = ()

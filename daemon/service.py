@@ -1,7 +1,7 @@
 """The running daemon: boot in named steps, serve, stop in reverse order.
 
-Boot follows DESIGN.md (config -> database and migrations -> journal -> ... -> HTTP
-listen -> READY=1); each step that succeeds pushes its undo, and shutdown runs the undos
+Boot follows DESIGN.md (config -> database and migrations -> journal -> exchanges and
+reconciliation -> feeds -> bots -> HTTP listen -> READY=1); each step that succeeds pushes its undo, and shutdown runs the undos
 last-in first-out, so a boot that fails halfway still releases what it took. Blocking
 work (migrations, stopping actors) runs in the default executor: the loop keeps turning
 and signals keep arriving during boot and shutdown.
@@ -22,6 +22,10 @@ import tornado.httpserver
 from sqlalchemy.engine import Engine
 
 from actors.bus import EventBus
+from actors.directory import ActorDirectory
+from actors.exchange import AwaitReady
+from actors.feed import SubscribeMarketData
+from actors.risk import exchange_name
 from actors.journal import JournalActor
 from actors.reply import FutureReply
 from actors.scheduler import Scheduler
@@ -30,15 +34,21 @@ from api.app import make_app
 from api.context import ApiContext
 from config.loader import database_url
 from config.schema import DaemonConfig
-from daemon import __version__
+from daemon import __version__, wiring
 from daemon.sdnotify import notify
+from storage import order_projections  # noqa: F401  (importing registers the projectors)
+from storage.config_sync import config_bot_id, sync_config_objects
 from storage.database import make_engine
 from storage.journal_store import JournalStore
 from storage.migrate import current_revision, upgrade
+from storage.queries import open_orders_by_account
+from trading.clock import SYSTEM_CLOCK
+from trading.events import BotStatusChanged
 
 logger = logging.getLogger(__name__)
 
 ACTOR_STOP_TIMEOUT_S = 3.0
+RECONCILE_TIMEOUT_S = 30.0
 HTTP_DRAIN_TIMEOUT_S = 1.0
 
 
@@ -53,7 +63,10 @@ class Daemon:
         self.config = config
         self.bus = EventBus()
         self.scheduler = Scheduler()
+        self.directory = ActorDirectory()
+        self.clock = SYSTEM_CLOCK
         self.engine: Engine | None = None
+        self.store: JournalStore | None = None
         self.root: pykka.ActorRef[Any] | None = None
         self.journal: pykka.ActorRef[Any] | None = None
         self.http: tornado.httpserver.HTTPServer | None = None
@@ -74,12 +87,7 @@ class Daemon:
                     "traderd %s ready on http://%s:%d",
                     __version__, self.config.api.host, self.config.api.port,
                 )
-                if self.config.bots or self.config.feeds:
-                    logger.warning(
-                        "the config defines %d feeds and %d bots; this version validates "
-                        "them but does not run them yet",
-                        len(self.config.feeds), len(self.config.bots),
-                    )
+                notify(f"STATUS=serving; {len(self.config.bots)} bots")
                 await self._stop_requested.wait()
         except BootError as error:
             logger.error("boot failed: %s", error)
@@ -105,6 +113,9 @@ class Daemon:
         steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
             ("database", self._boot_database),
             ("journal", self._boot_journal),
+            ("exchanges", self._boot_exchanges),
+            ("feeds", self._boot_feeds),
+            ("bots", self._boot_bots),
             ("http", self._boot_http),
         ]
         for name, step in steps:
@@ -115,6 +126,8 @@ class Daemon:
                 await step()
             except BootError:
                 raise
+            except wiring.WiringError as error:
+                raise BootError(f"step {name}: {error}") from None
             except Exception as error:
                 raise BootError(f"step {name}: {type(error).__name__}: {error}") from error
             logger.info("boot step %s done in %.0f ms", name, 1000 * (time.monotonic() - started))
@@ -144,6 +157,9 @@ class Daemon:
         logger.info(
             "database %s at revision %s", engine.url.render_as_string(hide_password=True), revision
         )
+        accounts, bots = wiring.config_objects(self.config)
+        await loop.run_in_executor(None, sync_config_objects, engine, accounts, bots)
+        self.store = JournalStore(engine)
 
     async def _boot_journal(self) -> None:
         assert self.engine is not None
@@ -154,6 +170,7 @@ class Daemon:
             name="supervisor",
             scheduler=self.scheduler,
             bus=self.bus,
+            directory=self.directory,
             policy=RestartPolicy(
                 max_restarts=supervision.max_restarts,
                 window_s=supervision.restart_window_s,
@@ -169,15 +186,62 @@ class Daemon:
             name="journal",
             actor_class=JournalActor,
             kwargs={
-                "store": JournalStore(self.engine),
+                "store": self.store,
                 "scheduler": self.scheduler,
                 "batch_size": journal.batch_size,
                 "flush_interval_ms": journal.flush_interval_ms,
+                "bus": self.bus,
             },
         )
+        self.journal = await self._start_child(spec)
+
+    async def _boot_exchanges(self) -> None:
+        """The risk actor, then one exchange actor per account, each restored from the
+        journal and reconciled before this step ends: no bot trades before that."""
+        assert self.engine is not None
+        engine = self.engine
+        await self._start_child(
+            wiring.risk_spec(self.config, self.bus, self.directory, lambda: open_orders_by_account(engine))
+        )
+        for account in self.config.accounts:
+            spec = wiring.exchange_spec(self.config, account, self.clock, self.store, self.bus, self.directory)
+            ref = await self._start_child(spec)
+            reply = FutureReply()
+            ref.tell(AwaitReady(reply=reply))
+            await asyncio.wait_for(asyncio.wrap_future(reply.future), RECONCILE_TIMEOUT_S)
+
+    async def _boot_feeds(self) -> None:
+        for feed in self.config.feeds:
+            await self._start_child(wiring.feed_spec(feed, self.scheduler, self.clock))
+        # The paper exchanges match their resting orders on these prices. (A restarted
+        # exchange actor subscribes again by itself once it has reconciled.)
+        for account_id, feed_id in wiring.exchange_feeds(self.config):
+            exchange = self.directory.get(exchange_name(account_id))
+            if exchange is not None:
+                self.directory.tell(wiring.feed_name(feed_id), SubscribeMarketData(ref=exchange))
+
+    async def _boot_bots(self) -> None:
+        markets = {
+            account.id: wiring.paper_markets(self.config, account) for account in self.config.accounts
+        }
+        for bot in self.config.bots:
+            market = markets[bot.account][bot.symbol]
+            try:
+                wiring.check_grid(bot, market)
+            except wiring.WiringError as error:
+                logger.error("not starting %s", error)
+                self.directory.tell("journal", BotStatusChanged(
+                    bot_id=config_bot_id(bot.id), status="error", error_message=str(error)
+                ))
+                continue
+            spec = wiring.bot_spec(self.config, bot, market, self.clock, self.store, self.bus, self.directory)
+            await self._start_child(spec)
+
+    async def _start_child(self, spec: ChildSpec) -> pykka.ActorRef[Any]:
+        assert self.root is not None
         reply = FutureReply()
         self.root.tell(StartChild(spec=spec, reply=reply))
-        self.journal = await asyncio.wrap_future(reply.future)
+        return await asyncio.wrap_future(reply.future)
 
     async def _boot_http(self) -> None:
         context = ApiContext(version=__version__)

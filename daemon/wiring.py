@@ -1,0 +1,204 @@
+"""From config to actors: the venue, strategy and feed factories, and child specs.
+
+Everything here runs at boot, in the daemon's thread; the actors it describes are started
+by the supervisor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from actors.bot import BotActor, StopPolicy
+from actors.exchange import ExchangeActor
+from actors.feed import FeedSubscriptions, MarketFeedActor, feed_source
+from actors.risk import RiskActor, RiskLimits, exchange_name
+from actors.supervisor import ChildSpec
+from config.schema import DaemonConfig, GridBotConfig, PaperAccountConfig
+from storage.config_sync import ConfigAccount, ConfigBot, bot_tag, config_bot_id
+from trading.clock import Clock
+from trading.grid.geometry import GridConfigError, GridParams, build_grid
+from trading.markets import Market
+from trading.strategies.base import Strategy, StrategyContext
+from trading.strategies.grid import GridStrategy
+from trading.venues.base import Venue
+from trading.venues.paper import PaperVenue
+from trading.venues.paper_markets import paper_market
+
+
+class WiringError(Exception):
+    """The config asks for something this daemon cannot run; one line says what."""
+
+
+def feed_name(feed_id: str) -> str:
+    return f"feed:{feed_id}"
+
+
+def bot_name(bot_id: str) -> str:
+    return f"bot:{bot_id}"
+
+
+def config_objects(config: DaemonConfig) -> tuple[list[ConfigAccount], list[ConfigBot]]:
+    """The config's accounts and bots as rows for `storage.config_sync`."""
+    accounts = [
+        ConfigAccount(id=account.id, exchange=account.exchange, is_testnet=getattr(account, "sandbox", False))
+        for account in config.accounts
+    ]
+    bots = [
+        ConfigBot(
+            config_key=bot.id,
+            account_id=bot.account,
+            name=bot.name,
+            strategy=bot.strategy,
+            symbol=bot.symbol,
+            config_json=bot.config.model_dump_json(),
+        )
+        for bot in config.bots
+    ]
+    return accounts, bots
+
+
+def paper_markets(config: DaemonConfig, account: PaperAccountConfig) -> dict[str, Market]:
+    """The markets a paper account trades: every symbol its bots and the feeds use."""
+    symbols = {bot.symbol for bot in config.bots if bot.account == account.id}
+    symbols |= {feed.symbol for feed in config.feeds}
+    markets = {}
+    for symbol in sorted(symbols):
+        try:
+            markets[symbol] = paper_market(symbol, account.maker_fee, account.taker_fee)
+        except KeyError:
+            if any(bot.symbol == symbol and bot.account == account.id for bot in config.bots):
+                raise WiringError(f"account {account.id!r}: the paper exchange lists no market {symbol!r}") from None
+    return markets
+
+
+def exchange_spec(
+    config: DaemonConfig, account: Any, clock: Clock, store: Any, bus: Any, directory: Any
+) -> ChildSpec:
+    if not isinstance(account, PaperAccountConfig):
+        raise WiringError(
+            f"account {account.id!r}: exchange {account.exchange!r} is not supported yet (only paper)"
+        )
+    markets = paper_markets(config, account)
+    balances = dict(account.initial_balances)
+
+    def make_venue() -> Venue:
+        return PaperVenue(account.id, markets, balances, clock)
+
+    return ChildSpec(
+        name=exchange_name(account.id),
+        actor_class=ExchangeActor,
+        kwargs={
+            "account_id": account.id,
+            "venue_factory": make_venue,
+            "feed_names": tuple(feed_name(feed) for acc, feed in exchange_feeds(config) if acc == account.id),
+            "store": store,
+            "bus": bus,
+            "directory": directory,
+        },
+    )
+
+
+def risk_spec(config: DaemonConfig, bus: Any, directory: Any, load_open_orders: Callable[[], dict[str, set[str]]]) -> ChildSpec:
+    limits = RiskLimits(max_order_notional=config.risk.max_order_notional, max_open_orders=config.risk.max_open_orders)
+    return ChildSpec(
+        name="risk",
+        actor_class=RiskActor,
+        kwargs={"limits": limits, "bus": bus, "directory": directory, "load_open_orders": load_open_orders},
+    )
+
+
+def feed_spec(feed: Any, scheduler: Any, clock: Clock) -> ChildSpec:
+    source = feed_source(feed)
+    return ChildSpec(
+        name=feed_name(feed.id),
+        actor_class=MarketFeedActor,
+        # The subscriptions outlive the actor: a restarted feed still delivers to its bots.
+        kwargs={
+            "scheduler": scheduler,
+            "source": source,
+            "symbol": feed.symbol,
+            "clock": clock,
+            "subscriptions": FeedSubscriptions(),
+        },
+    )
+
+
+def feed_for(config: DaemonConfig, bot: GridBotConfig) -> str:
+    """The feed a bot listens to: its own `feed`, else the first feed of its symbol."""
+    if bot.feed is not None:
+        return bot.feed
+    for feed in config.feeds:
+        if feed.symbol == bot.symbol:
+            return feed.id
+    raise WiringError(f"bot {bot.id!r}: no feed delivers {bot.symbol}")
+
+
+def exchange_feeds(config: DaemonConfig) -> list[tuple[str, str]]:
+    """(account id, feed id) for every feed an account's bots trade on, once each."""
+    pairs = {(bot.account, feed_for(config, bot)): None for bot in config.bots}
+    return list(pairs)
+
+
+def grid_params(bot: GridBotConfig) -> GridParams:
+    grid = bot.config
+    return GridParams(
+        lower_price=grid.lower_price,
+        upper_price=grid.upper_price,
+        grid_count=grid.grid_count,
+        price_change_percent=grid.price_change_percent,
+        spacing=grid.spacing,
+        order_amount=grid.order_amount,
+        total_investment=grid.total_investment,
+    )
+
+
+def check_grid(bot: GridBotConfig, market: Market) -> None:
+    """Raise `WiringError` when the grid does not fit the market (tick, minimums, fees)."""
+    try:
+        build_grid(grid_params(bot), market)
+    except GridConfigError as error:
+        raise WiringError(f"bot {bot.id!r}: {error.code}: {error.message}") from None
+
+
+def strategy_factory(bot: GridBotConfig) -> Callable[[StrategyContext], Strategy]:
+    params = grid_params(bot)
+    grid = bot.config
+
+    def make(context: StrategyContext) -> Strategy:
+        return GridStrategy(
+            context,
+            params,
+            stop_at_max=grid.stop_at_max,
+            stop_loss_price=grid.stop_loss_price,
+            take_profit_price=grid.take_profit_price,
+            trigger_price=grid.trigger_price,
+            sell_base_on_stop=grid.sell_base_on_stop,
+        )
+
+    return make
+
+
+def bot_spec(config: DaemonConfig, bot: GridBotConfig, market: Market, clock: Clock, store: Any, bus: Any, directory: Any) -> ChildSpec:
+    bot_id = config_bot_id(bot.id)
+    return ChildSpec(
+        name=bot_name(bot_id),
+        actor_class=BotActor,
+        kwargs={
+            "bot_id": bot_id,
+            "tag": bot_tag(bot_id),
+            "account_id": bot.account,
+            "market": market,
+            "strategy_factory": strategy_factory(bot),
+            "feed_name": feed_name(feed_for(config, bot)),
+            "clock": clock,
+            "store": store,
+            "bus": bus,
+            "directory": directory,
+            "auto_start": bot.auto_start,
+            "stop_policy": StopPolicy(
+                cancel_orders=bot.on_stop.cancel_orders,
+                sell_base=bot.on_stop.sell_base or bot.config.sell_base_on_stop,
+            ),
+        },
+    )
