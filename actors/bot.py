@@ -30,17 +30,7 @@ from actors.supervised import SupervisedActor
 from actors.topics import BOTS, bot_topic
 from storage.journal_store import JournalStore
 from trading.clock import Clock
-from trading.events import (
-    BotStatusChanged,
-    CancelOrder,
-    OrderAccepted,
-    OrderCanceled,
-    OrderDenied,
-    OrderFilled,
-    OrderRejected,
-    OrderSubmitted,
-    SubmitOrder,
-)
+from trading.events import BotStatusChanged, CancelOrder, OrderDenied, OrderSubmitted, SubmitOrder
 from trading.markets import Market
 from trading.messages import Command, Event
 from trading.strategies.base import Strategy, StrategyContext

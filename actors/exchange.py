@@ -30,17 +30,7 @@ from actors.reply import ActorReply, Reply
 from actors.supervised import SupervisedActor
 from actors.topics import account_topic, publish_order_event
 from storage.journal_store import JournalStore
-from trading.events import (
-    BalanceUpdated,
-    CancelOrder,
-    OrderAccepted,
-    OrderCanceled,
-    OrderDenied,
-    OrderFilled,
-    OrderRejected,
-    OrderSubmitted,
-    SubmitOrder,
-)
+from trading.events import BalanceUpdated, CancelOrder, OrderSubmitted, SubmitOrder, ends_order
 from trading.messages import Command, Event
 from trading.venues.base import Balance, Venue
 
@@ -48,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 JOURNAL = "journal"
 ZERO_BALANCE = Balance(Decimal(0), Decimal(0))
-ORDER_EVENTS = (OrderSubmitted, OrderAccepted, OrderRejected, OrderCanceled, OrderFilled, OrderDenied)
 
 
 @dataclass(frozen=True)
@@ -83,9 +72,7 @@ def open_client_order_ids(events: list[Event]) -> list[str]:
     for event in events:
         if isinstance(event, OrderSubmitted):
             open_ids[event.client_order_id] = None
-        elif isinstance(event, (OrderRejected, OrderCanceled, OrderDenied)) or (
-            isinstance(event, OrderFilled) and event.order_completed
-        ):
+        elif ends_order(event):
             open_ids.pop(event.client_order_id, None)
     return list(open_ids)
 
@@ -165,18 +152,7 @@ class ExchangeActor(SupervisedActor):
         if self.venue is None:
             self._waiting.append(command)
             return
-        order = OrderSubmitted(
-            account_id=command.account_id,
-            bot_id=command.bot_id,
-            client_order_id=command.client_order_id,
-            symbol=command.symbol,
-            side=command.side,
-            order_type=command.order_type,
-            quantity=command.quantity,
-            price=command.price,
-            grid_index=command.grid_index,
-            correlation_id=command.message_id,
-        )
+        order = OrderSubmitted.of(command)
         if self.venue.is_external:
             self._journal(PersistThen(events=(order,), notify=self.actor_ref, then=SendOrder(order=order)))
         else:
@@ -214,9 +190,7 @@ class ExchangeActor(SupervisedActor):
             symbol = self._symbol_of.get(event.client_order_id)
             if symbol is not None:
                 symbols.add(symbol)
-            if isinstance(event, (OrderRejected, OrderCanceled, OrderDenied)) or (
-                isinstance(event, OrderFilled) and event.order_completed
-            ):
+            if ends_order(event):
                 self._symbol_of.pop(event.client_order_id, None)
         self._report_balances({asset for symbol in symbols for asset in symbol.split("/")})
 

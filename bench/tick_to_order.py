@@ -32,7 +32,7 @@ from actors.topics import ORDERS  # noqa: E402
 from storage.database import make_engine, sqlite_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.actors.trading_stack import TradingStack  # noqa: E402
-from trading.events import OrderAccepted, OrderSubmitted  # noqa: E402
+from trading.events import OrderAccepted  # noqa: E402
 from trading.grid.geometry import GridParams  # noqa: E402
 from trading.markets import Market  # noqa: E402
 from trading.strategies.grid import GridStrategy  # noqa: E402

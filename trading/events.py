@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from trading.markets import Side
 from trading.messages import Command, Event
@@ -66,6 +66,23 @@ class OrderSubmitted(Event):
     quantity: Decimal
     price: Decimal | None = None
     grid_index: int | None = None
+
+    @classmethod
+    def of(cls, command: SubmitOrder, **headers: Any) -> OrderSubmitted:
+        """The submission of `command`, correlated with it; `headers` may set timestamps."""
+        return cls(
+            account_id=command.account_id,
+            bot_id=command.bot_id,
+            client_order_id=command.client_order_id,
+            symbol=command.symbol,
+            side=command.side,
+            order_type=command.order_type,
+            quantity=command.quantity,
+            price=command.price,
+            grid_index=command.grid_index,
+            correlation_id=command.message_id,
+            **headers,
+        )
 
 
 @dataclass(frozen=True)
@@ -146,3 +163,11 @@ class BalanceUpdated(Event):
     asset: str
     free: Decimal
     locked: Decimal
+
+
+def ends_order(event: Event) -> bool:
+    """Whether `event` leaves its order with nothing resting: refused, canceled, or filled
+    in full."""
+    return isinstance(event, (OrderRejected, OrderCanceled, OrderDenied)) or (
+        isinstance(event, OrderFilled) and event.order_completed
+    )

@@ -80,19 +80,7 @@ class Simulation:
 
     def _execute(self, command: Command) -> list[Event]:
         if isinstance(command, SubmitOrder):
-            submitted = OrderSubmitted(
-                account_id=command.account_id,
-                bot_id=command.bot_id,
-                client_order_id=command.client_order_id,
-                symbol=command.symbol,
-                side=command.side,
-                order_type=command.order_type,
-                quantity=command.quantity,
-                price=command.price,
-                grid_index=command.grid_index,
-                correlation_id=command.message_id,
-                **self._stamps(),
-            )
+            submitted = OrderSubmitted.of(command, **self._stamps())
             self._record(submitted)
             return self.venue.submit(submitted)
         if isinstance(command, CancelOrder):

@@ -38,7 +38,6 @@ def test_max_open_orders_denies_what_is_over_the_limit(engine, scheduler, bus):
 
 def test_an_order_the_venue_never_saw_is_rejected_at_reconciliation(engine, scheduler, bus):
     # A crash between journaling an order and the venue taking it leaves this behind.
-    from storage import order_projections  # noqa: F401
     from storage.config_sync import ConfigAccount, sync_config_objects
 
     sync_config_objects(engine, [ConfigAccount(id=ACCOUNT, exchange="paper")], [])

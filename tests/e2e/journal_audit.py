@@ -15,14 +15,7 @@ from sqlalchemy import select
 from storage.database import make_engine
 from storage.journal_store import JournalStore
 from storage.models import FillRow, PaperBalanceRow
-from trading.events import (
-    OrderAccepted,
-    OrderCanceled,
-    OrderDenied,
-    OrderFilled,
-    OrderRejected,
-    OrderSubmitted,
-)
+from trading.events import OrderFilled, OrderSubmitted, ends_order
 from trading.markets import Side
 from trading.messages import Event
 
@@ -81,9 +74,7 @@ def check_one_open_order_per_grid_level(audit: Audit) -> None:
                 )
             open_by_level[level] = event.client_order_id
             level_of[event.client_order_id] = level
-        elif isinstance(event, (OrderRejected, OrderCanceled, OrderDenied)) or (
-            isinstance(event, OrderFilled) and event.order_completed
-        ):
+        elif ends_order(event):
             level = level_of.pop(event.client_order_id, None)
             if level is not None and open_by_level.get(level) == event.client_order_id:
                 del open_by_level[level]

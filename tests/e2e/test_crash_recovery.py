@@ -13,8 +13,6 @@ import signal
 import time
 from decimal import Decimal
 
-import pytest
-
 from tests.e2e import journal_audit
 from tests.e2e.daemon_process import DaemonProcess
 

@@ -15,10 +15,7 @@ from tests.trading.paper_helpers import ACCOUNT, BOT, market, submitted, ticker
 from trading.clock import ManualClock
 from trading.events import (
     CancelOrder,
-    OrderAccepted,
-    OrderCanceled,
     OrderFilled,
-    OrderRejected,
     OrderSubmitted,
 )
 from trading.markets import Market, Side
