@@ -44,6 +44,7 @@ from storage.migrate import current_revision, upgrade
 from storage.queries import open_orders_by_account
 from trading.clock import SYSTEM_CLOCK
 from trading.events import BotStatusChanged
+from trading.markets import Market
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Daemon:
         self.clock = SYSTEM_CLOCK
         self.engine: Engine | None = None
         self.store: JournalStore | None = None
+        self.markets: dict[str, dict[str, Market]] = {}  # per account, from the exchanges step
         self.root: pykka.ActorRef[Any] | None = None
         self.journal: pykka.ActorRef[Any] | None = None
         self.http: tornado.httpserver.HTTPServer | None = None
@@ -204,7 +206,10 @@ class Daemon:
             wiring.risk_spec(self.config, self.bus, self.directory, lambda: open_orders_by_account(engine))
         )
         for account in self.config.accounts:
-            spec = wiring.exchange_spec(self.config, account, self.clock, self.store, self.bus, self.directory)
+            self.markets[account.id] = markets = wiring.account_markets(self.config, account)
+            spec = wiring.exchange_spec(
+                self.config, account, markets, self.clock, self.store, self.bus, self.directory
+            )
             ref = await self._start_child(spec)
             reply = FutureReply()
             ref.tell(AwaitReady(reply=reply))
@@ -221,11 +226,8 @@ class Daemon:
                 self.directory.tell(wiring.feed_name(feed_id), SubscribeMarketData(ref=exchange))
 
     async def _boot_bots(self) -> None:
-        markets = {
-            account.id: wiring.paper_markets(self.config, account) for account in self.config.accounts
-        }
         for bot in self.config.bots:
-            market = markets[bot.account][bot.symbol]
+            market = self.markets[bot.account][bot.symbol]
             try:
                 wiring.check_grid(bot, market)
             except wiring.WiringError as error:

@@ -72,14 +72,24 @@ def paper_markets(config: DaemonConfig, account: PaperAccountConfig) -> dict[str
     return markets
 
 
-def exchange_spec(
-    config: DaemonConfig, account: Any, clock: Clock, store: Any, bus: Any, directory: Any
-) -> ChildSpec:
+def account_markets(config: DaemonConfig, account: Any) -> dict[str, Market]:
+    """The markets an account trades; `WiringError` for an exchange not built yet."""
     if not isinstance(account, PaperAccountConfig):
         raise WiringError(
             f"account {account.id!r}: exchange {account.exchange!r} is not supported yet (only paper)"
         )
-    markets = paper_markets(config, account)
+    return paper_markets(config, account)
+
+
+def exchange_spec(
+    config: DaemonConfig,
+    account: Any,
+    markets: dict[str, Market],
+    clock: Clock,
+    store: Any,
+    bus: Any,
+    directory: Any,
+) -> ChildSpec:
     balances = dict(account.initial_balances)
 
     def make_venue() -> Venue:

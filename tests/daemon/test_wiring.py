@@ -69,4 +69,4 @@ api_key_file = "key"
 api_secret_file = "secret"
 """), environ={})
     with pytest.raises(wiring.WiringError, match="exchange 'binance' is not supported yet"):
-        wiring.exchange_spec(config, config.accounts[0], None, None, None, None)
+        wiring.account_markets(config, config.accounts[0])
