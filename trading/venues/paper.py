@@ -178,9 +178,7 @@ class PaperVenue:
         the orders arrived."""
         self._last[ticker.symbol] = ticker.last
         events: list[Event] = []
-        for order in list(self._resting.values()):
-            if order.symbol != ticker.symbol:
-                continue
+        for order in list(self._resting_by_symbol.get(ticker.symbol, {}).values()):
             reached = ticker.low <= order.price if order.side is Side.BUY else (
                 ticker.high >= order.price
             )
@@ -206,7 +204,9 @@ class PaperVenue:
 
     def open_orders(self, symbol: str | None = None) -> list[PaperOrder]:
         """Resting orders, oldest first; of one symbol when given."""
-        return [o for o in self._resting.values() if symbol is None or o.symbol == symbol]
+        if symbol is not None:
+            return list(self._resting_by_symbol.get(symbol, {}).values())
+        return list(self._resting.values())
 
     def last_price(self, symbol: str) -> Decimal | None:
         """The last price seen for `symbol`, None before its first ticker."""
@@ -318,6 +318,9 @@ class PaperVenue:
         # Submitted and not resting: awaiting an answer, or a market order awaiting its fill.
         self._pending: dict[str, OrderSubmitted] = {}
         self._resting: dict[str, PaperOrder] = {}
+        # The same orders by symbol: a price update looks at its own symbol's orders only
+        # (one account may rest tens of thousands of orders across a thousand symbols).
+        self._resting_by_symbol: dict[str, dict[str, PaperOrder]] = {}
         self._accepted = 0
         self._trades = 0
 
@@ -351,7 +354,7 @@ class PaperVenue:
     def _rest(self, order: OrderSubmitted, exchange_order_id: str) -> None:
         assert order.price is not None
         asset, amount = _lock(self._markets[order.symbol], order.side, order.price, order.quantity)
-        self._resting[order.client_order_id] = PaperOrder(
+        resting = PaperOrder(
             client_order_id=order.client_order_id,
             exchange_order_id=exchange_order_id,
             bot_id=order.bot_id,
@@ -362,12 +365,15 @@ class PaperVenue:
             locked_asset=asset,
             locked_amount=amount,
         )
+        self._resting[order.client_order_id] = resting
+        self._resting_by_symbol.setdefault(order.symbol, {})[order.client_order_id] = resting
         self._add(self._free, asset, -amount)
         self._add(self._locked, asset, amount)
 
     def _release(self, client_order_id: str) -> None:
         order = self._resting.pop(client_order_id, None)
         if order is not None:
+            del self._resting_by_symbol[order.symbol][client_order_id]
             self._add(self._locked, order.locked_asset, -order.locked_amount)
             self._add(self._free, order.locked_asset, order.locked_amount)
 
