@@ -130,10 +130,7 @@ class RiskActor(SupervisedActor):
         return None  # counted when it passed the checks
 
     def on_order_accepted(self, event: Event) -> None:
-        return None
-
-    def on_balance_updated(self, event: Event) -> None:
-        return None
+        return None  # still open: nothing to count
 
     def _finished(self, event: Any) -> None:
         self.open_orders.get(event.account_id, set()).discard(event.client_order_id)
