@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from storage.models import BotRow, FillRow, OrderRow, PaperBalanceRow
@@ -32,6 +32,36 @@ _fills = FillRow.__table__
 _bots = BotRow.__table__
 _balances = PaperBalanceRow.__table__
 
+# Every statement is built once, with bind parameters: the journal runs these for every
+# order event, and building a statement per call (`.values(...)`, `.where(...)`) cost
+# more than executing it, on the journal's thread, beside the hot path.
+_INSERT_ORDER = insert(_orders)
+_SET_STATUS = (
+    update(_orders)
+    .where(_orders.c.client_order_id == bindparam("cid"))
+    .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
+)
+_ACCEPT = _SET_STATUS.values(exchange_order_id=bindparam("exchange_order_id"))
+_BOOK_FILL = _SET_STATUS.values(
+    filled_quantity=bindparam("filled_quantity"),
+    average_fill_price=bindparam("average_fill_price"),
+    fee=bindparam("fee"),
+    fee_currency=bindparam("fee_currency"),
+)
+_KNOWN_FILL = select(_fills.c.id).where(
+    _fills.c.account_id == bindparam("account_id"), _fills.c.trade_id == bindparam("trade_id")
+)
+_ORDER_OF_FILL = select(
+    _orders.c.id, _orders.c.filled_quantity, _orders.c.average_fill_price, _orders.c.fee, _orders.c.status
+).where(_orders.c.client_order_id == bindparam("cid"))
+_INSERT_FILL = insert(_fills)
+_UPDATE_BALANCE = (
+    update(_balances)
+    .where(_balances.c.account_id == bindparam("account"), _balances.c.asset == bindparam("coin"))
+    .values(free=bindparam("free"), locked=bindparam("locked"))
+)
+_INSERT_BALANCE = insert(_balances)
+
 
 def _when(ts_ns: int) -> datetime:
     return ns_to_datetime(ts_ns) if ts_ns else datetime.now(timezone.utc)
@@ -40,37 +70,33 @@ def _when(ts_ns: int) -> datetime:
 @projector("OrderSubmitted")
 def order_submitted(connection: Connection, event: OrderSubmitted) -> None:
     when = _when(event.ts_event)
-    connection.execute(
-        insert(_orders).values(
-            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"order:{event.client_order_id}")),
-            client_order_id=event.client_order_id,
-            account_id=event.account_id,
-            bot_id=event.bot_id,
-            symbol=event.symbol,
-            side=event.side.value,
-            order_type=event.order_type,
-            quantity=event.quantity,
-            price=event.price,
-            status="SUBMITTED",
-            grid_index=event.grid_index,
-            created_at=when,
-            updated_at=when,
-        )
-    )
+    connection.execute(_INSERT_ORDER, {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"order:{event.client_order_id}")),
+        "client_order_id": event.client_order_id,
+        "account_id": event.account_id,
+        "bot_id": event.bot_id,
+        "symbol": event.symbol,
+        "side": event.side.value,
+        "order_type": event.order_type,
+        "quantity": event.quantity,
+        "price": event.price,
+        "status": "SUBMITTED",
+        "grid_index": event.grid_index,
+        "created_at": when,
+        "updated_at": when,
+    })
 
 
-def _set_status(connection: Connection, client_order_id: str, status: str, ts_ns: int, **values: object) -> None:
-    connection.execute(
-        update(_orders)
-        .where(_orders.c.client_order_id == client_order_id)
-        .values(status=status, updated_at=_when(ts_ns), **values)
-    )
+def _set_status(connection: Connection, client_order_id: str, status: str, ts_ns: int) -> None:
+    connection.execute(_SET_STATUS, {"cid": client_order_id, "status": status, "updated_at": _when(ts_ns)})
 
 
 @projector("OrderAccepted")
 def order_accepted(connection: Connection, event: OrderAccepted) -> None:
-    _set_status(connection, event.client_order_id, "ACCEPTED", event.ts_event,
-                exchange_order_id=event.exchange_order_id)
+    connection.execute(_ACCEPT, {
+        "cid": event.client_order_id, "status": "ACCEPTED", "updated_at": _when(event.ts_event),
+        "exchange_order_id": event.exchange_order_id,
+    })
 
 
 @projector("OrderRejected")
@@ -90,34 +116,27 @@ def order_canceled(connection: Connection, event: OrderCanceled) -> None:
 
 @projector("OrderFilled")
 def order_filled(connection: Connection, event: OrderFilled) -> None:
-    known = connection.execute(
-        select(_fills.c.id).where(_fills.c.account_id == event.account_id, _fills.c.trade_id == event.trade_id)
-    ).first()
+    known = connection.execute(_KNOWN_FILL, {"account_id": event.account_id, "trade_id": event.trade_id}).first()
     if known is not None:
         return
-    order = connection.execute(
-        select(_orders.c.id, _orders.c.filled_quantity, _orders.c.average_fill_price, _orders.c.fee, _orders.c.status)
-        .where(_orders.c.client_order_id == event.client_order_id)
-    ).first()
+    order = connection.execute(_ORDER_OF_FILL, {"cid": event.client_order_id}).first()
     if order is None:
         return  # an order this daemon did not place; reconciliation reports those
-    connection.execute(
-        insert(_fills).values(
-            id=str(uuid.uuid4()),
-            trade_id=event.trade_id,
-            order_id=order.id,
-            account_id=event.account_id,
-            bot_id=event.bot_id,
-            symbol=event.symbol,
-            side=event.side.value,
-            price=event.price,
-            quantity=event.quantity,
-            fee=event.fee,
-            fee_currency=event.fee_currency,
-            is_maker=event.is_maker,
-            ts=_when(event.ts_event),
-        )
-    )
+    connection.execute(_INSERT_FILL, {
+        "id": str(uuid.uuid4()),
+        "trade_id": event.trade_id,
+        "order_id": order.id,
+        "account_id": event.account_id,
+        "bot_id": event.bot_id,
+        "symbol": event.symbol,
+        "side": event.side.value,
+        "price": event.price,
+        "quantity": event.quantity,
+        "fee": event.fee,
+        "fee_currency": event.fee_currency,
+        "is_maker": event.is_maker,
+        "ts": _when(event.ts_event),
+    })
     filled = order.filled_quantity + event.quantity
     average = ((order.average_fill_price or 0) * order.filled_quantity + event.price * event.quantity) / filled
     if event.order_completed:
@@ -126,9 +145,11 @@ def order_filled(connection: Connection, event: OrderFilled) -> None:
         status = "CANCELED"
     else:
         status = "PARTIALLY_FILLED"
-    _set_status(connection, event.client_order_id, status, event.ts_event,
-                filled_quantity=filled, average_fill_price=average,
-                fee=order.fee + event.fee, fee_currency=event.fee_currency)
+    connection.execute(_BOOK_FILL, {
+        "cid": event.client_order_id, "status": status, "updated_at": _when(event.ts_event),
+        "filled_quantity": filled, "average_fill_price": average,
+        "fee": order.fee + event.fee, "fee_currency": event.fee_currency,
+    })
 
 
 @projector("BotStatusChanged")
@@ -143,15 +164,11 @@ def bot_status_changed(connection: Connection, event: BotStatusChanged) -> None:
 
 @projector("BalanceUpdated")
 def balance_updated(connection: Connection, event: BalanceUpdated) -> None:
-    changed = connection.execute(
-        update(_balances)
-        .where(_balances.c.account_id == event.account_id, _balances.c.asset == event.asset)
-        .values(free=event.free, locked=event.locked)
-    ).rowcount
-    if not changed:
-        connection.execute(
-            insert(_balances).values(account_id=event.account_id, asset=event.asset, free=event.free, locked=event.locked)
-        )
+    values = {"account": event.account_id, "coin": event.asset, "free": event.free, "locked": event.locked}
+    if not connection.execute(_UPDATE_BALANCE, values).rowcount:
+        connection.execute(_INSERT_BALANCE, {
+            "account_id": event.account_id, "asset": event.asset, "free": event.free, "locked": event.locked,
+        })
 
 
 @projector("ActorGaveUp")
