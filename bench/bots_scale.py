@@ -14,7 +14,6 @@ import argparse
 import os
 import queue
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ from actors.scheduler import Scheduler  # noqa: E402
 from actors.supervised import SupervisedActor  # noqa: E402
 from actors.topics import ORDERS  # noqa: E402
 from storage.database import make_engine, sqlite_url  # noqa: E402
+from storage.journal_writer import ProcessJournalStore  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.actors.trading_stack import TradingStack  # noqa: E402
 from trading.events import OrderAccepted  # noqa: E402
@@ -57,12 +57,19 @@ class Counter(SupervisedActor):
             self.accepted.put(1)
 
 
-def rss_mib() -> float:
-    with open("/proc/self/status") as status:
+def rss_mib(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User plus system CPU time of a process, from /proc (the writer is not our child to wait for)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -73,14 +80,17 @@ def main() -> None:
     args = parser.parse_args()
     grid = GridParams(lower_price=D("0.75"), upper_price=D("1.25"), grid_count=args.levels, order_amount=D("10"))
 
-    engine = make_engine(sqlite_url(Path(tempfile.mkdtemp(prefix="traderd-bench-"))))
+    folder = Path(tempfile.mkdtemp(prefix="traderd-bench-"))
+    engine = make_engine(sqlite_url(folder))
     upgrade(engine)
+    writer = ProcessJournalStore(sqlite_url(folder))  # as the daemon runs it
+    writer.start()
     scheduler, bus = Scheduler(), EventBus()
     scheduler.start()
     symbols = [f"S{i:04d}/USDT" for i in range(args.bots)]
     stack = TradingStack(engine, scheduler, bus, markets={s: market(s) for s in symbols},
                          balances={"USDT": D(15) * args.levels * args.bots},
-                         bots=[(symbol, symbol) for symbol in symbols])
+                         bots=[(symbol, symbol) for symbol in symbols], journal_writer=writer)
     accepted: queue.Queue[int] = queue.Queue()
     counter = Counter.start(name="counter", accepted=accepted)
     bus.subscribe(ORDERS, counter)
@@ -101,8 +111,9 @@ def main() -> None:
             accepted.get(timeout=600)
         boot_s = time.perf_counter() - started
         rss_after_boot = rss_mib()
+        writer_rss_after_boot = rss_mib(writer.pid)
 
-        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_before, writer_cpu_before = cpu_seconds(), cpu_seconds(writer.pid)
         wall_before = time.perf_counter()
         next_second = wall_before
         while time.perf_counter() - wall_before < args.seconds:
@@ -112,19 +123,21 @@ def main() -> None:
             next_second += 1
             time.sleep(max(0.0, next_second - time.perf_counter()))
         wall = time.perf_counter() - wall_before
-        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+        cpu = cpu_seconds() - cpu_before
+        writer_cpu = cpu_seconds(writer.pid) - writer_cpu_before
         print(
             f"{args.bots} bots x {args.levels} levels: actors started in {actors_up:.1f} s, every grid placed "
-            f"{boot_s:.1f} s after start; RSS {rss_after_boot:.0f} MiB after boot, {rss_mib():.0f} MiB after "
-            f"{wall:.0f} s of one tick per symbol per second; CPU {100 * cpu / wall:.0f}% of one core "
-            f"({os.cpu_count()} cores here)",
+            f"{boot_s:.1f} s after start; RSS {rss_after_boot:.0f} MiB after boot (+{writer_rss_after_boot:.0f} MiB "
+            f"journal writer), {rss_mib():.0f} MiB (+{rss_mib(writer.pid):.0f}) after {wall:.0f} s of one tick "
+            f"per symbol per second; CPU {100 * cpu / wall:.0f}% of one core "
+            f"(+{100 * writer_cpu / wall:.0f}% journal writer; {os.cpu_count()} cores here)",
             flush=True,
         )
     finally:
         stack.root.stop(block=True, timeout=120)
         pykka.ActorRegistry.stop_all(block=True, timeout=30)
         scheduler.stop()
+        writer.close()
         engine.dispose()
 
 

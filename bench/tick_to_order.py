@@ -4,9 +4,11 @@ The hot path of a grid: `PublishPrice` to the feed actor -> the paper exchange a
 matches a resting buy (fill) -> the bot books it and places the counter-sell -> risk ->
 exchange -> the journal commits `OrderSubmitted` -> the paper venue accepts it ->
 `OrderAccepted` reaches a probe on the bus. Each bot trades its own symbol, and one price
-move at a time crosses one level of one bot, with 1, 100 and 1,000 bots running.
+move at a time crosses one level of one bot, with 1, 100 and 1,000 bots running. The
+journal writes through the daemon's default writer process (`--writer thread` for the
+in-thread writer of `[journal] writer = "thread"`).
 
-    .venv/bin/python bench/tick_to_order.py [--bots 1 100 1000] [--moves 300]
+    .venv/bin/python bench/tick_to_order.py [--bots 1 100 1000] [--moves 300] [--writer process]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from actors.scheduler import Scheduler  # noqa: E402
 from actors.supervised import SupervisedActor  # noqa: E402
 from actors.topics import ORDERS  # noqa: E402
 from storage.database import make_engine, sqlite_url  # noqa: E402
+from storage.journal_writer import ProcessJournalStore  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.actors.trading_stack import TradingStack  # noqa: E402
 from trading.events import OrderAccepted  # noqa: E402
@@ -65,15 +68,19 @@ class Probe(SupervisedActor):
         return None
 
 
-def run(bots: int, moves: int) -> dict[str, float]:
+def run(bots: int, moves: int, writer_kind: str = "process") -> dict[str, float]:
     folder = tempfile.mkdtemp(prefix="traderd-bench-")
     engine = make_engine(sqlite_url(Path(folder)))
     upgrade(engine)
+    writer = ProcessJournalStore(sqlite_url(Path(folder))) if writer_kind == "process" else None
+    if writer is not None:
+        writer.start()
     scheduler, bus = Scheduler(), EventBus()
     scheduler.start()
     symbols = [f"T{i:04d}/USDT" for i in range(bots)]
     stack = TradingStack(engine, scheduler, bus, markets={s: market(s) for s in symbols},
-                         balances={"USDT": D(25) * 10 * bots}, bots=[(s, s) for s in symbols])
+                         balances={"USDT": D(25) * 10 * bots}, bots=[(s, s) for s in symbols],
+                         journal_writer=writer)
     accepted: queue.Queue[tuple[str | None, float]] = queue.Queue()
     probe = Probe.start(name="probe", accepted=accepted)
     bus.subscribe(ORDERS, probe)
@@ -118,6 +125,8 @@ def run(bots: int, moves: int) -> dict[str, float]:
         stack.root.stop(block=True, timeout=60)
         pykka.ActorRegistry.stop_all(block=True, timeout=30)
         scheduler.stop()
+        if writer is not None:
+            writer.close()
         engine.dispose()
 
 
@@ -125,9 +134,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bots", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--moves", type=int, default=300)
+    parser.add_argument("--writer", choices=["process", "thread"], default="process")
     args = parser.parse_args()
+    print(f"journal writer: {args.writer}", flush=True)
     for bots in args.bots:
-        figures = run(bots, args.moves)
+        figures = run(bots, args.moves, args.writer)
         print(
             f"{bots:>5} bots: tick-to-order p50 {figures['p50_ms']:.3f} ms   p99 {figures['p99_ms']:.3f} ms   "
             f"max {figures['max_ms']:.3f} ms   ({args.moves} moves; start-up orders placed in {figures['startup_s']:.1f} s)",

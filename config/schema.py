@@ -192,10 +192,14 @@ class DatabaseConfig(Section):
 
 
 class JournalConfig(Section):
-    """`[journal]`: how the journal batches its writes (commit every N events or M ms)."""
+    """`[journal]`: how the journal batches its writes (commit every N events or M ms), and
+    where the database work runs: in a writer `process` (the default: SQLAlchemy's Python
+    work then never holds the trading actors' interpreter lock) or in the journal's own
+    `thread` (one process fewer, for small machines)."""
 
     batch_size: Annotated[Integer, Field(ge=1, le=100_000)] = 500
     flush_interval_ms: Annotated[Integer, Field(ge=1, le=10_000)] = 50
+    writer: Annotated[Literal["process", "thread"], BeforeValidator(_lower)] = "process"
 
 
 class LoggingConfig(Section):

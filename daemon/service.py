@@ -26,7 +26,7 @@ from actors.directory import ActorDirectory
 from actors.exchange import AwaitReady
 from actors.feed import SubscribeMarketData
 from actors.risk import exchange_name
-from actors.journal import JournalActor
+from actors.journal import EventStore, JournalActor
 from actors.reply import FutureReply
 from actors.scheduler import Scheduler
 from actors.supervisor import ChildSpec, RestartPolicy, StartChild, Supervisor
@@ -40,6 +40,7 @@ from storage import order_projections  # noqa: F401  (importing registers the pr
 from storage.config_sync import config_bot_id, sync_config_objects
 from storage.database import make_engine
 from storage.journal_store import JournalStore
+from storage.journal_writer import ProcessJournalStore
 from storage.migrate import current_revision, upgrade
 from storage.queries import open_orders_by_account
 from trading.clock import SYSTEM_CLOCK
@@ -182,13 +183,19 @@ class Daemon:
             sweep_interval_s=supervision.sweep_interval_s,
             child_stop_timeout_s=ACTOR_STOP_TIMEOUT_S,
         )
-        self._undo.append(("actors", self._in_executor(self._stop_actors)))
         journal = self.config.journal
+        writer: EventStore = self.store
+        if journal.writer == "process":
+            process_writer = ProcessJournalStore(database_url(self.config))
+            await asyncio.get_running_loop().run_in_executor(None, process_writer.start)
+            self._undo.append(("journal writer", self._in_executor(process_writer.close)))
+            writer = process_writer
+        self._undo.append(("actors", self._in_executor(self._stop_actors)))
         spec = ChildSpec(
             name="journal",
             actor_class=JournalActor,
             kwargs={
-                "store": self.store,
+                "store": writer,
                 "scheduler": self.scheduler,
                 "batch_size": journal.batch_size,
                 "flush_interval_ms": journal.flush_interval_ms,

@@ -50,6 +50,17 @@ class JournalStore:
             apply_projections(connection, events)
         return last_id
 
+    def not_stored(self, events: Sequence[Event]) -> list[Event]:
+        """The events of `events` whose message_id the journal does not hold yet (after a
+        writer died, its batch may have been committed or not)."""
+        if not events:
+            return []
+        with self._engine.connect() as connection:
+            stored = set(connection.execute(
+                select(_events.c.message_id).where(_events.c.message_id.in_([e.message_id for e in events]))
+            ).scalars())
+        return [event for event in events if event.message_id not in stored]
+
     def read_events(
         self,
         after_id: int = 0,

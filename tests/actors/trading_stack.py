@@ -18,7 +18,7 @@ from actors.bus import EventBus
 from actors.directory import ActorDirectory
 from actors.exchange import AwaitReady, ExchangeActor
 from actors.feed import FeedSubscriptions, MarketFeedActor, PublishPrice, SubscribeMarketData, price_list_source
-from actors.journal import JournalActor
+from actors.journal import EventStore, JournalActor
 from actors.messages import Flush
 from actors.reply import FutureReply
 from actors.risk import RiskActor, RiskLimits, exchange_name
@@ -47,9 +47,12 @@ class TradingStack:
         policy: RestartPolicy = RestartPolicy(),
         risk: RiskLimits = RiskLimits(),
         bots: Sequence[tuple[str, str]] = (),
+        journal_writer: EventStore | None = None,
     ) -> None:
         """`bots` are (key, symbol) pairs whose rows are written now, before the journal
-        runs, as the daemon does with config bots; `add_bot` starts them later."""
+        runs, as the daemon does with config bots; `add_bot` starts them later.
+        `journal_writer` is what the journal appends to (the daemon's writer process, say);
+        by default the journal writes from its own thread."""
         self.engine = engine
         self.scheduler = scheduler
         self.bus = bus
@@ -63,7 +66,7 @@ class TradingStack:
             directory=self.directory, sweep_interval_s=0.05,
         )
         self.start(ChildSpec("journal", JournalActor, {
-            "store": self.store, "scheduler": scheduler, "batch_size": 500, "flush_interval_ms": 20, "bus": bus,
+            "store": journal_writer or self.store, "scheduler": scheduler, "batch_size": 500, "flush_interval_ms": 20, "bus": bus,
         }))
         self.start(ChildSpec("risk", RiskActor, {"limits": risk, "bus": bus, "directory": self.directory}))
         exchange = self.start(ChildSpec(exchange_name(ACCOUNT), ExchangeActor, {
