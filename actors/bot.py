@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Callable
 
 import pykka
 
@@ -24,7 +25,7 @@ from actors.bus import EventBus
 from actors.directory import ActorDirectory
 from actors.feed import SubscribeMarketData
 from actors.messages import Flush
-from actors.reply import ActorReply
+from actors.reply import ActorReply, Reply
 from actors.risk import JOURNAL, RISK, exchange_name
 from actors.supervised import SupervisedActor
 from actors.topics import BOTS, bot_topic
@@ -35,11 +36,15 @@ from trading.markets import Market
 from trading.messages import Command, Event
 from trading.strategies.base import Strategy, StrategyContext
 
+if TYPE_CHECKING:
+    from actors.metrics import ActorMetrics
+
 logger = logging.getLogger(__name__)
 
 STOPPED, STARTING, RUNNING, PAUSED, STOPPING, ERROR = (
     "stopped", "starting", "running", "paused", "stopping", "error",
 )
+BOT_STATUSES = (STOPPED, STARTING, RUNNING, PAUSED, STOPPING, ERROR)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,24 @@ class ResumeBot(Command):
     bot_id: str
 
 
+@dataclass(frozen=True)
+class GetBotProfit(Command):
+    """Query: the bot answers at once with a `BotProfit` (for metrics)."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class BotProfit:
+    """A bot's status and profit in its quote currency; no profit before its strategy runs."""
+
+    bot_id: str
+    status: str
+    currency: str
+    grid_profit: Decimal | None
+    total_profit: Decimal | None
+
+
 def client_order_id(tag: str, sequence: int) -> str:
     """`td-<tag>-<sequence>`: short, and within every exchange's length and alphabet."""
     return f"td-{tag}-{sequence:06d}"
@@ -110,9 +133,12 @@ class BotActor(SupervisedActor):
         directory: ActorDirectory,
         auto_start: bool = True,
         stop_policy: StopPolicy = StopPolicy(),
+        metrics: ActorMetrics | None = None,
         supervisor: pykka.ActorRef[Any] | None = None,
     ) -> None:
         super().__init__(name=name, supervisor=supervisor)
+        self.metrics = metrics
+        self._ticker_ts: int | None = None  # the ticker being answered, for tick-to-order
         self.bot_id = bot_id
         self.tag = tag
         self.account_id = account_id
@@ -224,7 +250,18 @@ class BotActor(SupervisedActor):
                 reason=self.strategy.stop_reason,
             )
             return
-        self._act()
+        self._ticker_ts = ticker.ts_event
+        try:
+            self._act()
+        finally:
+            self._ticker_ts = None
+
+    def on_get_bot_profit(self, query: GetBotProfit) -> None:
+        profit = self.strategy.performance() if self.strategy is not None else {}
+        query.reply.set_result(BotProfit(
+            bot_id=self.bot_id, status=self.status, currency=self.market.quote,
+            grid_profit=profit.get("grid_profit"), total_profit=profit.get("total_profit"),
+        ))
 
     def _on_order_event(self, event: Event) -> None:
         if self._early is not None:
@@ -264,6 +301,8 @@ class BotActor(SupervisedActor):
     def _send(self, commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, SubmitOrder):
+                if self._ticker_ts is not None and self.metrics is not None:
+                    self.metrics.tick_to_order.started(command.client_order_id, self._ticker_ts)
                 if not self.directory.tell(RISK, command):
                     self._fold(OrderDenied(
                         account_id=command.account_id, bot_id=self.bot_id,

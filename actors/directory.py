@@ -28,6 +28,11 @@ class ActorDirectory:
         with self._lock:
             self._refs.pop(name, None)
 
+    def snapshot(self) -> list[tuple[str, pykka.ActorRef[Any]]]:
+        """Every name and its ref, sorted by name (for metrics and status pages)."""
+        with self._lock:
+            return sorted(self._refs.items(), key=lambda item: item[0])
+
     def get(self, name: str) -> pykka.ActorRef[Any] | None:
         return self._refs.get(name)
 

@@ -25,7 +25,8 @@ import pykka
 from actors.bus import EventBus
 from actors.directory import ActorDirectory
 from actors.feed import SubscribeMarketData
-from actors.messages import Flush, PersistThen
+from actors.metrics import ActorMetrics, venue_timer
+from actors.messages import ExchangeStatus, Flush, GetExchangeStatus, PersistThen
 from actors.reply import ActorReply, Reply
 from actors.supervised import SupervisedActor
 from actors.topics import account_topic, publish_order_event
@@ -90,10 +91,12 @@ class ExchangeActor(SupervisedActor):
         feed_names: tuple[str, ...] = (),
         bus: EventBus,
         directory: ActorDirectory,
+        metrics: ActorMetrics | None = None,
         supervisor: pykka.ActorRef[Any] | None = None,
     ) -> None:
         super().__init__(name=name, supervisor=supervisor)
         self.account_id = account_id
+        self._venue_timer = venue_timer(metrics, account_id)
         self.venue_factory = venue_factory
         self.feed_names = tuple(dict.fromkeys(feed_names))
         self.store = store
@@ -116,12 +119,12 @@ class ExchangeActor(SupervisedActor):
             raise RuntimeError(f"cannot restore {self.account_id}: {message.error}")
         events = self.store.read_all_events(account_id=self.account_id)
         venue = self.venue_factory()
-        venue.restore(events)
+        self._venue_call("restore", venue.restore, events)
         self.venue = venue
         self._balances = dict(venue.balances())
         self._symbol_of = {e.client_order_id: e.symbol for e in events if isinstance(e, OrderSubmitted)}
         open_ids = open_client_order_ids(events)
-        corrections = venue.reconcile(open_ids)
+        corrections = self._venue_call("reconcile", venue.reconcile, open_ids)
         logger.info(
             "%s restored from %d events: %d orders open, %d corrected by reconciliation",
             self.account_id, len(events), len(open_ids), len(corrections),
@@ -146,6 +149,13 @@ class ExchangeActor(SupervisedActor):
         else:
             self._ready_replies.append(command.reply)
 
+    def on_get_exchange_status(self, query: GetExchangeStatus) -> None:
+        query.reply.set_result(ExchangeStatus(
+            account_id=self.account_id,
+            ready=self.venue is not None and not self._waiting,
+            queued_commands=len(self._waiting),
+        ))
+
     # -- the order path -----------------------------------------------------------------
 
     def on_submit_order(self, command: SubmitOrder) -> None:
@@ -163,22 +173,28 @@ class ExchangeActor(SupervisedActor):
         assert self.venue is not None
         self._symbol_of[message.order.client_order_id] = message.order.symbol
         publish_order_event(self.bus, message.order)
-        self._emit(self.venue.submit(message.order))
+        self._emit(self._venue_call("submit", self.venue.submit, message.order))
 
     def on_cancel_order(self, command: CancelOrder) -> None:
         if self.venue is None:
             self._waiting.append(command)
             return
-        self._emit(self.venue.cancel(command))
+        self._emit(self._venue_call("cancel", self.venue.cancel, command))
 
     def on_market_data_ready(self, message: Any) -> None:
         if self.venue is None:
             message.outbox.take()  # nothing rests before the restore; prices move on
             return
         for ticker in message.outbox.take():
-            self._emit(self.venue.on_ticker(ticker))
+            self._emit(self._venue_call("on_ticker", self.venue.on_ticker, ticker))
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _venue_call(self, method: str, function: Callable[..., Any], *args: Any) -> Any:
+        """Every call into the venue goes through here, timed when metrics are on."""
+        if self._venue_timer is None:
+            return function(*args)
+        return self._venue_timer.call(method, function, *args)
 
     def _emit(self, events: list[Event]) -> None:
         if not events:

@@ -19,17 +19,18 @@ like a crash to the supervisor, which would start the replay again.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pykka
 
 from actors.conflation import ConflatingOutbox
-from actors.messages import Tick
+from actors.messages import FeedStatus, GetFeedStatus, Tick
 from actors.scheduler import Scheduler, Timer
 from actors.supervised import SupervisedActor
 from config.schema import FeedConfig, RandomWalkFeedConfig, ReplayFeedConfig
@@ -40,6 +41,9 @@ from trading.feeds.random_walk import RandomWalk
 from trading.market_data import TickerUpdated
 from trading.messages import Command
 from trading.money import to_decimal
+
+if TYPE_CHECKING:
+    from actors.metrics import ActorMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -122,28 +126,34 @@ class FeedSubscriptions:
 
     Kept outside the actor so that they outlive it: pass one instance in the feed's child
     spec and a restarted feed delivers to the same subscribers. Only the feed actor alive
-    at the time touches it, so it needs no lock.
+    at the time changes it; the lock, taken only when a subscriber comes or goes, lets a
+    metrics scrape read `conflated` from another thread without seeing it go down.
     """
 
     def __init__(self) -> None:
         self._outboxes: dict[str, ConflatingOutbox] = {}
         self._retired_conflated = 0
+        self._lock = threading.Lock()
+        self.received = 0  # prices offered, whatever the number of subscribers
 
     def add(self, ref: pykka.ActorRef[Any]) -> ConflatingOutbox | None:
         """A new outbox for `ref`, or None if it is subscribed already."""
         if ref.actor_urn in self._outboxes:
             return None
-        outbox = self._outboxes[ref.actor_urn] = ConflatingOutbox(ref)
+        with self._lock:
+            outbox = self._outboxes[ref.actor_urn] = ConflatingOutbox(ref)
         return outbox
 
     def remove(self, ref: pykka.ActorRef[Any]) -> None:
-        outbox = self._outboxes.pop(ref.actor_urn, None)
-        if outbox is not None:
-            outbox.close()
-            self._retired_conflated += outbox.conflated
+        with self._lock:
+            outbox = self._outboxes.pop(ref.actor_urn, None)
+            if outbox is not None:
+                outbox.close()
+                self._retired_conflated += outbox.conflated
 
     def offer(self, ticker: TickerUpdated) -> None:
         """Offer `ticker` to every subscriber, dropping the dead ones."""
+        self.received += 1
         for outbox in list(self._outboxes.values()):
             if not outbox.offer(ticker):
                 logger.info("dropping market data subscriber %s: it is dead", outbox.subscriber)
@@ -155,7 +165,8 @@ class FeedSubscriptions:
     @property
     def conflated(self) -> int:
         """Updates merged away so far, over every outbox this feed has had."""
-        return self._retired_conflated + sum(o.conflated for o in self._outboxes.values())
+        with self._lock:
+            return self._retired_conflated + sum(o.conflated for o in self._outboxes.values())
 
 
 # -- the actor ----------------------------------------------------------------------------
@@ -175,8 +186,10 @@ class MarketFeedActor(SupervisedActor):
         subscriptions: FeedSubscriptions | None = None,
         supervisor: pykka.ActorRef[Any] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: ActorMetrics | None = None,
     ) -> None:
         super().__init__(name=name, supervisor=supervisor)
+        self.metrics = metrics
         if iter(source) is source:
             raise TypeError("a feed source must be re-iterable (a restart iterates it again)")
         self.scheduler = scheduler
@@ -204,6 +217,8 @@ class MarketFeedActor(SupervisedActor):
 
     def on_start(self) -> None:
         super().on_start()
+        if self.metrics is not None:
+            self.metrics.watch_feed(self.name, self.subscriptions)
         self._steps = iter(self.source)
         self._due = self._monotonic()
         self._schedule_next_step()
@@ -240,6 +255,14 @@ class MarketFeedActor(SupervisedActor):
 
     def on_publish_price(self, command: PublishPrice) -> None:
         self._emit(command.price, correlation_id=command.correlation_id or command.message_id)
+
+    def on_get_feed_status(self, query: GetFeedStatus) -> None:
+        query.reply.set_result(FeedStatus(
+            symbol=self.symbol,
+            events_emitted=self.events_emitted,
+            last_event_ns=self.last_event_ns,
+            subscribers=self.subscriber_count,
+        ))
 
     # -- helpers ------------------------------------------------------------------------
 

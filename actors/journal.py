@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 import pykka
 
 from actors.bus import SYSTEM_TOPIC, EventBus
-from actors.messages import Flush, PersistThen, Tick
+from actors.heartbeat import Heartbeat
+from actors.messages import Flush, GetJournalStatus, JournalStatus, PersistThen, Tick
 from actors.scheduler import Scheduler, Timer
 from actors.supervised import SupervisedActor, describe_error
 from trading.messages import Event
+
+if TYPE_CHECKING:
+    from actors.metrics import ActorMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +56,13 @@ class JournalActor(SupervisedActor):
         bus: EventBus | None = None,
         supervisor: pykka.ActorRef[Any] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: ActorMetrics | None = None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         super().__init__(name=name, supervisor=supervisor)
         self.store = store
+        self.metrics = metrics
+        self.heartbeat = heartbeat  # read by the systemd watchdog: ticks handled, backlog written
         self.scheduler = scheduler
         self.bus = bus
         self.batch_size = batch_size
@@ -78,6 +86,9 @@ class JournalActor(SupervisedActor):
         if self.bus is not None:
             # Supervision events (restarts, give-ups) belong in the journal too.
             self.bus.subscribe(SYSTEM_TOPIC, self.actor_ref)
+        if self.metrics is not None:
+            # Read at scrape time from the scraping thread; len() of a list is atomic.
+            self.metrics.journal_backlog.set_function(lambda: len(self._buffer))
 
     def on_stop(self) -> None:
         if self.bus is not None:
@@ -117,6 +128,8 @@ class JournalActor(SupervisedActor):
     def on_tick(self, tick: Tick) -> None:
         if self._urgent or (self._buffer and self._monotonic() - self._oldest_at >= self.flush_interval_s):
             self._flush()
+        if self.heartbeat is not None:
+            self.heartbeat.beat(backlog=len(self._buffer))
 
     def on_flush(self, command: Flush) -> None:
         self._flush()
@@ -126,6 +139,14 @@ class JournalActor(SupervisedActor):
             command.reply.set_exception(RuntimeError(f"journal backlog: {self.last_error}"))
         else:
             command.reply.set_result(self.last_event_id)
+
+    def on_get_journal_status(self, query: GetJournalStatus) -> None:
+        query.reply.set_result(JournalStatus(
+            backlog=self.backlog,
+            last_event_id=self.last_event_id,
+            failed_flushes=self.failed_flushes,
+            last_error=self.last_error,
+        ))
 
     @property
     def backlog(self) -> int:
@@ -138,10 +159,13 @@ class JournalActor(SupervisedActor):
             self._confirm()
             return
         batch, self._buffer = self._buffer, []
+        started = time.perf_counter()
         try:
             self.last_event_id = self.store.append(batch)
         except Exception as error:
             self._buffer = batch + self._buffer
+            if self.metrics is not None:
+                self.metrics.journal_failures.inc()
             self.failed_flushes += 1
             self.last_error = describe_error(error)
             backoff = min(self.flush_interval_s * 2**self.failed_flushes, MAX_RETRY_DELAY_S)
@@ -151,6 +175,9 @@ class JournalActor(SupervisedActor):
                 len(self._buffer), self.failed_flushes, self.last_error,
             )
             return
+        if self.metrics is not None:
+            self.metrics.journal_commit.observe(time.perf_counter() - started)
+            self.metrics.journal_batch.observe(len(batch))
         self.failed_flushes = 0
         self.last_error = None
         self._retry_at = 0.0

@@ -90,3 +90,53 @@ class PersistThen(Command):
     events: tuple[Event, ...]
     notify: Any
     then: Any
+
+
+@dataclass(frozen=True)
+class GetExchangeStatus(Command):
+    """Query: an exchange actor answers with an `ExchangeStatus` at once (never waits)."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class ExchangeStatus:
+    """Whether an exchange account can trade: its venue restored and reconciled."""
+
+    account_id: str
+    ready: bool
+    queued_commands: int
+
+
+@dataclass(frozen=True)
+class GetFeedStatus(Command):
+    """Query: a feed actor answers with a `FeedStatus`."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """A feed's output so far; `last_event_ns` is None before its first price."""
+
+    symbol: str
+    events_emitted: int
+    last_event_ns: int | None
+    subscribers: int
+
+
+@dataclass(frozen=True)
+class GetJournalStatus(Command):
+    """Query: the journal answers with a `JournalStatus`."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class JournalStatus:
+    """Events the journal holds but has not committed yet, and why, if it is failing."""
+
+    backlog: int
+    last_event_id: int
+    failed_flushes: int
+    last_error: str | None

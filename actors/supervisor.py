@@ -20,6 +20,7 @@ import pykka
 
 from actors.bus import SYSTEM_TOPIC, EventBus
 from actors.directory import ActorDirectory
+from actors.heartbeat import Heartbeat
 from actors.messages import (
     ActorGaveUp,
     ActorRestarted,
@@ -108,11 +109,13 @@ class Supervisor(SupervisedActor):
         child_stop_timeout_s: float = 3.0,
         supervisor: pykka.ActorRef[Any] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         super().__init__(name=name, supervisor=supervisor)
         self.scheduler = scheduler
         self.bus = bus
         self.policy = policy
+        self.heartbeat = heartbeat  # read by the systemd watchdog: the sweeps still run
         self.directory = directory
         self.sweep_interval_s = sweep_interval_s
         self.child_stop_timeout_s = child_stop_timeout_s
@@ -168,6 +171,8 @@ class Supervisor(SupervisedActor):
         if tick.timer == SWEEP:
             self.last_sweep = self._monotonic()
             self._sweep()
+            if self.heartbeat is not None:
+                self.heartbeat.beat()
 
     def _sweep(self) -> None:
         for child in list(self._children.values()):

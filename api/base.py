@@ -1,4 +1,5 @@
-"""`BaseHandler`: request ids, JSON in and out, and API.md's error shape for every failure."""
+"""`BaseHandler`: request ids, JSON in and out, bearer-token auth, and API.md's error
+shape for every failure."""
 
 from __future__ import annotations
 
@@ -7,21 +8,74 @@ import logging
 import re
 import uuid
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Callable, ClassVar, TypeVar
 
 import tornado.web
+from tornado.ioloop import IOLoop
 
+from api.auth.roles import ROLE_LEVELS, role_allows
+from api.auth.tokens import Principal
+from api.context import ApiContext
 from api.errors import STATUS_CODES, ApiError
 
 logger = logging.getLogger(__name__)
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+T = TypeVar("T")
 
 
 class BaseHandler(tornado.web.RequestHandler):
-    """Every handler of the API derives from this."""
+    """Every handler of the API derives from this.
 
+    `required_role` is the least role a caller needs ("viewer", "trader", "admin"); None
+    means no token is needed. `prepare` checks the bearer token before any method runs
+    and leaves the caller in `current_user`; subclasses that override `prepare` call
+    `super().prepare()` first.
+    """
+
+    required_role: ClassVar[str | None] = None
     request_id: str
+    context: ApiContext | None
+
+    def initialize(self, context: ApiContext | None = None) -> None:
+        self.context = context
+
+    def prepare(self) -> None:
+        if self.required_role is not None:
+            self.current_user = self.authenticate(self.required_role)
+
+    def authenticate(self, required_role: str) -> Principal:
+        """The caller of a valid access token with at least `required_role`, or ApiError
+        401/403. Only a signature check: no database read on the way in."""
+        assert required_role in ROLE_LEVELS, required_role
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "MISSING_TOKEN", "this route needs an access token: Authorization: Bearer <token>")
+        if self.context is None or self.context.tokens is None:
+            raise RuntimeError(f"{type(self).__name__} needs a login but the API has no token issuer")
+        principal = self.context.tokens.principal(token)
+        if not role_allows(principal.role, required_role):
+            raise ApiError(403, "INSUFFICIENT_PERMISSION", f"this route needs the {required_role} role")
+        return principal
+
+    async def in_executor(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` on the executor: database calls and password hashing never
+        run on the IOLoop."""
+        return await IOLoop.current().run_in_executor(None, function, *args)
+
+    def body_fields(self) -> dict[str, Any]:
+        """The body as a dict: a JSON object, or form fields (OAuth2's password flow)."""
+        content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type in _FORM_TYPES:
+            return {name: self.get_body_argument(name) for name in self.request.body_arguments}
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise ApiError(422, "VALIDATION_ERROR", "the body must be a JSON object", {
+                "errors": [{"loc": ["body"], "msg": "expected an object"}],
+            })
+        return body
 
     def set_default_headers(self) -> None:
         # Runs in __init__ and again when an error clears the headers, so the request
@@ -49,6 +103,9 @@ class BaseHandler(tornado.web.RequestHandler):
         if isinstance(error, ApiError):
             self.set_status(error.status)
             body = {"code": error.code, "message": error.message, "details": error.details}
+            if error.status == 401:  # RFC 6750
+                invalid = error.code in ("INVALID_TOKEN", "TOKEN_EXPIRED")
+                self.set_header("WWW-Authenticate", 'Bearer error="invalid_token"' if invalid else "Bearer")
         else:
             if status_code == 405:
                 self.set_header("Allow", ", ".join(self.allowed_methods()))

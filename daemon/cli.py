@@ -87,10 +87,12 @@ def _run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_INPUT
     from daemon.logs import setup_logging
+    from daemon.redact import SECRETS, config_secrets
     from daemon.service import run_daemon
 
+    SECRETS.add(config_secrets(config))  # masked in every log line from here on
     setup_logging(config.logging.level, config.logging.format)
-    return run_daemon(config)
+    return run_daemon(config, args.config)
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pykka
@@ -21,12 +22,15 @@ import pykka.debug
 import tornado.httpserver
 from sqlalchemy.engine import Engine
 
+from actors.bot_status import BotStatusBoard, BotStatuses
 from actors.bus import EventBus
 from actors.directory import ActorDirectory
 from actors.exchange import AwaitReady
+from actors.heartbeat import Heartbeat
 from actors.feed import SubscribeMarketData
 from actors.risk import exchange_name
 from actors.journal import EventStore, JournalActor
+from actors.metrics import ActorMetrics, MetricsActor
 from actors.reply import FutureReply
 from actors.scheduler import Scheduler
 from actors.supervisor import ChildSpec, RestartPolicy, StartChild, Supervisor
@@ -34,8 +38,12 @@ from api.app import make_app
 from api.context import ApiContext
 from config.loader import database_url
 from config.schema import DaemonConfig
-from daemon import __version__, wiring
-from daemon.sdnotify import notify
+from daemon import __version__, testhooks, wiring
+from daemon.api_wiring import wire_api
+from daemon.metrics import make_registry
+from daemon.reload import Reloader
+from daemon.sdnotify import monotonic_usec, notify, watchdog_interval_s
+from daemon.watchdog import JOURNAL_STALL_S, Vital, Watchdog
 from storage import order_projections  # noqa: F401  (importing registers the projectors)
 from storage.config_sync import config_bot_id, sync_config_objects
 from storage.database import make_engine
@@ -52,6 +60,7 @@ logger = logging.getLogger(__name__)
 ACTOR_STOP_TIMEOUT_S = 3.0
 RECONCILE_TIMEOUT_S = 30.0
 HTTP_DRAIN_TIMEOUT_S = 1.0
+RELOAD_DRAIN_TIMEOUT_S = 20.0
 
 
 class BootError(Exception):
@@ -61,12 +70,15 @@ class BootError(Exception):
 class Daemon:
     """One traderd process."""
 
-    def __init__(self, config: DaemonConfig) -> None:
+    def __init__(self, config: DaemonConfig, config_path: Path | None = None) -> None:
         self.config = config
+        self.config_path = config_path  # read again on SIGHUP
         self.bus = EventBus()
         self.scheduler = Scheduler()
         self.directory = ActorDirectory()
         self.clock = SYSTEM_CLOCK
+        self.registry = make_registry(__version__)
+        self.metrics = ActorMetrics(self.registry, self.directory)
         self.engine: Engine | None = None
         self.store: JournalStore | None = None
         self.markets: dict[str, dict[str, Market]] = {}  # per account, from the exchanges step
@@ -75,6 +87,14 @@ class Daemon:
         self.http: tornado.httpserver.HTTPServer | None = None
         self._undo: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._stop_requested: asyncio.Event | None = None
+        self.bot_statuses = BotStatuses()
+        self._status_line = ""
+        self._ready = False
+        self._watchdog: Watchdog | None = None
+        self._watchdog_task: asyncio.Task[None] | None = None
+        self._reload_wanted = False
+        self._reload_task: asyncio.Task[None] | None = None
+        self._wedge = testhooks.Wedge() if testhooks.enabled() else None
 
     # -- the process --------------------------------------------------------------------
 
@@ -82,15 +102,20 @@ class Daemon:
         """Boot, serve until SIGTERM/SIGINT, shut down; returns the exit code."""
         self._stop_requested = asyncio.Event()
         self._install_signal_handlers()
+        self._start_watchdog()
+        loop = asyncio.get_running_loop()
+        self.bot_statuses.on_change = lambda: _call_soon(loop, self._report_status)
         exit_code = 0
         try:
             if await self._boot():
-                notify("READY=1", "STATUS=serving")
+                self._ready = True
+                notify("READY=1", self._status())
                 logger.info(
                     "traderd %s ready on http://%s:%d",
                     __version__, self.config.api.host, self.config.api.port,
                 )
-                notify(f"STATUS=serving; {len(self.config.bots)} bots")
+                if self._reload_wanted:  # a SIGHUP during boot
+                    self.request_reload()
                 await self._stop_requested.wait()
         except BootError as error:
             logger.error("boot failed: %s", error)
@@ -104,10 +129,61 @@ class Daemon:
             logger.info("stopping: %s", reason)
             self._stop_requested.set()
 
+    def request_reload(self) -> None:
+        """SIGHUP: reload the config-file bots. Reloads run one at a time; SIGHUPs that
+        arrive during one are coalesced into one more reload after it."""
+        self._reload_wanted = True
+        if not self._ready or self.config_path is None:
+            if self.config_path is None:
+                logger.warning("SIGHUP ignored: the daemon was not started from a config file")
+            return  # boot reloads once it is done, if asked meanwhile
+        if self._reload_task is None or self._reload_task.done():
+            self._reload_task = asyncio.get_running_loop().create_task(self._reload_loop())
+
+    async def _reload_loop(self) -> None:
+        assert self.config_path is not None
+        reloader = Reloader(self, self.config_path)
+        while self._reload_wanted and not self._stopping():
+            self._reload_wanted = False
+            logger.info("reloading %s", self.config_path)
+            notify("RELOADING=1", monotonic_usec(), "STATUS=reloading the config")
+            try:
+                await reloader.reload()
+            except Exception:
+                logger.exception("reload failed halfway; the bots stand as the log above says")
+            notify("READY=1", self._status())
+
+    def _stopping(self) -> bool:
+        return self._stop_requested is not None and self._stop_requested.is_set()
+
+    def _status(self) -> str:
+        """The `STATUS=` line: how many bots run, kept current by the status board."""
+        running = self.bot_statuses.count("running")
+        return f"STATUS=serving; {running} bot{'s' if running != 1 else ''} running"
+
+    def _report_status(self) -> None:
+        if not self._ready or self._stopping():
+            return
+        line = self._status()
+        if line != self._status_line:
+            self._status_line = line
+            notify(line)
+
+    def _start_watchdog(self) -> None:
+        interval = watchdog_interval_s()
+        if interval is None:
+            return
+        self._watchdog = Watchdog(interval)
+        self._watchdog_task = asyncio.get_running_loop().create_task(self._watchdog.run())
+        logger.info("systemd watchdog: a ping every %.1f s while the supervisor and journal tick", interval)
+
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.request_stop, signal.Signals(signum).name)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        if self._wedge is not None:
+            loop.add_signal_handler(signal.SIGUSR2, self._wedge_supervisor)
         # A plain handler, not the loop's: it must dump threads even if the loop is stuck.
         signal.signal(signal.SIGUSR1, pykka.debug.log_thread_tracebacks)
 
@@ -125,6 +201,7 @@ class Daemon:
             if self._stop_requested is not None and self._stop_requested.is_set():
                 return False
             started = time.monotonic()
+            notify(f"STATUS=boot step {name}")
             try:
                 await step()
             except BootError:
@@ -139,6 +216,17 @@ class Daemon:
     async def _shutdown(self) -> None:
         notify("STOPPING=1", "STATUS=stopping")
         started = time.monotonic()
+        self._ready = False
+        if self._watchdog_task is not None:
+            self._watchdog_task.cancel()  # systemd stops watching once STOPPING=1 arrives
+        if self._wedge is not None:
+            self._wedge.release()
+        if self._reload_task is not None and not self._reload_task.done():
+            logger.info("waiting for the reload under way to finish")
+            try:
+                await asyncio.wait_for(asyncio.shield(self._reload_task), RELOAD_DRAIN_TIMEOUT_S)
+            except asyncio.TimeoutError:
+                self._reload_task.cancel()
         while self._undo:
             name, undo = self._undo.pop()
             try:
@@ -182,6 +270,7 @@ class Daemon:
             ),
             sweep_interval_s=supervision.sweep_interval_s,
             child_stop_timeout_s=ACTOR_STOP_TIMEOUT_S,
+            heartbeat=self._vital("supervisor", supervision.sweep_interval_s),
         )
         journal = self.config.journal
         writer: EventStore = self.store
@@ -200,9 +289,16 @@ class Daemon:
                 "batch_size": journal.batch_size,
                 "flush_interval_ms": journal.flush_interval_ms,
                 "bus": self.bus,
+                "heartbeat": self._vital("journal", journal.flush_interval_ms / 1000, JOURNAL_STALL_S),
+                "metrics": self.metrics,
             },
         )
         self.journal = await self._start_child(spec)
+        # Next to the journal, before any trading actor: it sees every bot's first status.
+        # The supervisor stops it with the tree (the "actors" undo above).
+        await self._start_child(ChildSpec(name="metrics", actor_class=MetricsActor, kwargs={
+            "metrics": self.metrics, "bus": self.bus, "directory": self.directory, "scheduler": self.scheduler,
+        }))
 
     async def _boot_exchanges(self) -> None:
         """The risk actor, then one exchange actor per account, each restored from the
@@ -215,7 +311,7 @@ class Daemon:
         for account in self.config.accounts:
             self.markets[account.id] = markets = wiring.account_markets(self.config, account)
             spec = wiring.exchange_spec(
-                self.config, account, markets, self.clock, self.store, self.bus, self.directory
+                self.config, account, markets, self.clock, self.store, self.bus, self.directory, self.metrics
             )
             ref = await self._start_child(spec)
             reply = FutureReply()
@@ -224,7 +320,7 @@ class Daemon:
 
     async def _boot_feeds(self) -> None:
         for feed in self.config.feeds:
-            await self._start_child(wiring.feed_spec(feed, self.scheduler, self.clock))
+            await self._start_child(wiring.feed_spec(feed, self.scheduler, self.clock, self.metrics))
         # The paper exchanges match their resting orders on these prices. (A restarted
         # exchange actor subscribes again by itself once it has reconciled.)
         for account_id, feed_id in wiring.exchange_feeds(self.config):
@@ -233,6 +329,10 @@ class Daemon:
                 self.directory.tell(wiring.feed_name(feed_id), SubscribeMarketData(ref=exchange))
 
     async def _boot_bots(self) -> None:
+        await self._start_child(ChildSpec(
+            name="bot-status", actor_class=BotStatusBoard,
+            kwargs={"bus": self.bus, "statuses": self.bot_statuses},
+        ))
         for bot in self.config.bots:
             market = self.markets[bot.account][bot.symbol]
             try:
@@ -243,8 +343,22 @@ class Daemon:
                     bot_id=config_bot_id(bot.id), status="error", error_message=str(error)
                 ))
                 continue
-            spec = wiring.bot_spec(self.config, bot, market, self.clock, self.store, self.bus, self.directory)
+            spec = wiring.bot_spec(
+                self.config, bot, market, self.clock, self.store, self.bus, self.directory, self.metrics
+            )
             await self._start_child(spec)
+
+    def _vital(self, name: str, interval_s: float, max_stall_s: float | None = None) -> Heartbeat:
+        """A heartbeat for a critical actor, watched by the systemd watchdog if there is one."""
+        heartbeat = Heartbeat()
+        if self._watchdog is not None:
+            self._watchdog.watch(Vital.every(name, heartbeat, interval_s, max_stall_s))
+        return heartbeat
+
+    def _wedge_supervisor(self) -> None:
+        """SIGUSR2 with `TRADERD_TEST_HOOKS=1` only (see `daemon.testhooks`)."""
+        if self._wedge is not None and self.root is not None:
+            self._wedge.wedge(self.root)
 
     async def _start_child(self, spec: ChildSpec) -> pykka.ActorRef[Any]:
         assert self.root is not None
@@ -253,7 +367,8 @@ class Daemon:
         return await asyncio.wrap_future(reply.future)
 
     async def _boot_http(self) -> None:
-        context = ApiContext(version=__version__)
+        context = ApiContext(version=__version__, registry=self.registry)
+        await asyncio.get_running_loop().run_in_executor(None, wire_api, context, self)
         server = tornado.httpserver.HTTPServer(make_app(context), xheaders=False)
         try:
             server.listen(self.config.api.port, address=self.config.api.host)
@@ -294,6 +409,15 @@ class Daemon:
         return run
 
 
-def run_daemon(config: DaemonConfig) -> int:
-    """Run the daemon on a fresh event loop in this (the main) thread."""
-    return asyncio.run(Daemon(config).run())
+def run_daemon(config: DaemonConfig, config_path: Path | None = None) -> int:
+    """Run the daemon on a fresh event loop in this (the main) thread; `config_path` is
+    read again on SIGHUP."""
+    return asyncio.run(Daemon(config, config_path).run())
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """Hand `callback` to the loop from another thread; dropped once the loop is closed."""
+    try:
+        loop.call_soon_threadsafe(callback)
+    except RuntimeError:
+        pass

@@ -89,6 +89,7 @@ def exchange_spec(
     store: Any,
     bus: Any,
     directory: Any,
+    metrics: Any = None,
 ) -> ChildSpec:
     balances = dict(account.initial_balances)
 
@@ -105,6 +106,7 @@ def exchange_spec(
             "store": store,
             "bus": bus,
             "directory": directory,
+            "metrics": metrics,
         },
     )
 
@@ -118,7 +120,7 @@ def risk_spec(config: DaemonConfig, bus: Any, directory: Any, load_open_orders: 
     )
 
 
-def feed_spec(feed: Any, scheduler: Any, clock: Clock) -> ChildSpec:
+def feed_spec(feed: Any, scheduler: Any, clock: Clock, metrics: Any = None) -> ChildSpec:
     source = feed_source(feed)
     return ChildSpec(
         name=feed_name(feed.id),
@@ -130,6 +132,7 @@ def feed_spec(feed: Any, scheduler: Any, clock: Clock) -> ChildSpec:
             "symbol": feed.symbol,
             "clock": clock,
             "subscriptions": FeedSubscriptions(),
+            "metrics": metrics,
         },
     )
 
@@ -189,7 +192,10 @@ def strategy_factory(bot: GridBotConfig) -> Callable[[StrategyContext], Strategy
     return make
 
 
-def bot_spec(config: DaemonConfig, bot: GridBotConfig, market: Market, clock: Clock, store: Any, bus: Any, directory: Any) -> ChildSpec:
+def bot_spec(
+    config: DaemonConfig, bot: GridBotConfig, market: Market, clock: Clock, store: Any, bus: Any, directory: Any,
+    metrics: Any = None,
+) -> ChildSpec:
     bot_id = config_bot_id(bot.id)
     return ChildSpec(
         name=bot_name(bot_id),
@@ -210,5 +216,6 @@ def bot_spec(config: DaemonConfig, bot: GridBotConfig, market: Market, clock: Cl
                 cancel_orders=bot.on_stop.cancel_orders,
                 sell_base=bot.on_stop.sell_base or bot.config.sell_base_on_stop,
             ),
+            "metrics": metrics,
         },
     )

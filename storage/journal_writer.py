@@ -147,9 +147,13 @@ def _serve(pipe: Connection) -> None:
         try:
             if resumed:
                 events = store.not_stored(events)
-            pipe.send((True, store.append(events)))
+            answer: tuple[bool, Any] = (True, store.append(events))
         except Exception as error:
-            pipe.send((False, _portable(error)))
+            answer = (False, _portable(error))
+        try:
+            pipe.send(answer)
+        except OSError:
+            break  # the parent died while we wrote; what we committed, it restores from
     engine.dispose()
 
 

@@ -105,6 +105,22 @@ class UserRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class RefreshTokenRow(Base):
+    """A refresh token the API issued, by its `jti`. Only its SHA-256 is kept: a copy of
+    the database is no key to anyone's session. Used once, then revoked (rotation)."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AccountRow(Base):
     """An exchange account; its secrets are sealed (AES-GCM) before they get here."""
 

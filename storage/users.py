@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.errors import UserExists
@@ -15,6 +15,9 @@ from storage.models import ROLES, UserRow
 from trading.messages import new_id
 
 _users = UserRow.__table__
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,8 +73,56 @@ def create_user(
 
 def get_user_by_username(engine: Engine, username: str) -> User | None:
     """The user with this username, or None."""
+    return _one(engine, _users.c.username == username)
+
+
+def get_user(engine: Engine, user_id: str) -> User | None:
+    """The user with this id, or None."""
+    return _one(engine, _users.c.id == user_id)
+
+
+def get_user_by_login(engine: Engine, login: str) -> User | None:
+    """The user whose username, or else whose email, is `login`; or None."""
+    return _one(engine, _users.c.username == login) or (
+        _one(engine, _users.c.email == login) if "@" in login else None
+    )
+
+
+def record_failed_login(
+    engine: Engine,
+    user_id: str,
+    now: datetime,
+    *,
+    max_failures: int = MAX_FAILED_LOGINS,
+    lock_for: timedelta = LOCKOUT,
+) -> datetime | None:
+    """Count a failed login. The `max_failures`th in a row locks the user until
+    `now + lock_for` (returned) and starts the count afresh for after the lock.
+
+    The count lives in the row, so a restart does not forgive it; the increment is one
+    UPDATE, so concurrent attempts cannot both read the same count.
+    """
+    where = _users.c.id == user_id
+    with engine.begin() as connection:
+        connection.execute(update(_users).where(where).values(failed_logins=_users.c.failed_logins + 1))
+        failures = connection.execute(select(_users.c.failed_logins).where(where)).scalar_one_or_none()
+        if failures is None or failures < max_failures:
+            return None
+        until = now + lock_for
+        connection.execute(update(_users).where(where).values(failed_logins=0, locked_until=until))
+    return until
+
+
+def record_successful_login(engine: Engine, user_id: str) -> None:
+    """Forget earlier failures: the count is of failures in a row."""
+    row = (_users.c.id == user_id) & or_(_users.c.failed_logins != 0, _users.c.locked_until.is_not(None))
+    with engine.begin() as connection:
+        connection.execute(update(_users).where(row).values(failed_logins=0, locked_until=None))
+
+
+def _one(engine: Engine, condition: Any) -> User | None:
     with engine.connect() as connection:
-        row = connection.execute(select(_users).where(_users.c.username == username)).first()
+        row = connection.execute(select(_users).where(condition)).first()
     if row is None:
         return None
     values = row._asdict()

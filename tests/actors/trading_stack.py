@@ -20,6 +20,7 @@ from actors.exchange import AwaitReady, ExchangeActor
 from actors.feed import FeedSubscriptions, MarketFeedActor, PublishPrice, SubscribeMarketData, price_list_source
 from actors.journal import EventStore, JournalActor
 from actors.messages import Flush
+from actors.metrics import ActorMetrics, MetricsActor
 from actors.reply import FutureReply
 from actors.risk import RiskActor, RiskLimits, exchange_name
 from actors.scheduler import Scheduler
@@ -48,16 +49,21 @@ class TradingStack:
         risk: RiskLimits = RiskLimits(),
         bots: Sequence[tuple[str, str]] = (),
         journal_writer: EventStore | None = None,
+        metrics: ActorMetrics | None = None,
+        metrics_poll_s: float = 0.05,
+        directory: ActorDirectory | None = None,
     ) -> None:
         """`bots` are (key, symbol) pairs whose rows are written now, before the journal
         runs, as the daemon does with config bots; `add_bot` starts them later.
         `journal_writer` is what the journal appends to (the daemon's writer process, say);
-        by default the journal writes from its own thread."""
+        by default the journal writes from its own thread. With `metrics`, every actor
+        counts into it and a `MetricsActor` (polling bots every `metrics_poll_s`) runs."""
         self.engine = engine
         self.scheduler = scheduler
         self.bus = bus
         self.markets = dict(markets)
-        self.directory = ActorDirectory()
+        self.metrics = metrics
+        self.directory = directory if directory is not None else ActorDirectory()
         self.store = JournalStore(engine)
         self.bot_rows = {key: _bot_row(key, symbol) for key, symbol in bots}
         sync_config_objects(engine, [ConfigAccount(id=ACCOUNT, exchange="paper")], list(self.bot_rows.values()))
@@ -67,12 +73,18 @@ class TradingStack:
         )
         self.start(ChildSpec("journal", JournalActor, {
             "store": journal_writer or self.store, "scheduler": scheduler, "batch_size": 500, "flush_interval_ms": 20, "bus": bus,
+            "metrics": metrics,
         }))
+        if metrics is not None:
+            self.start(ChildSpec("metrics", MetricsActor, {
+                "metrics": metrics, "bus": bus, "directory": self.directory, "scheduler": scheduler,
+                "poll_interval_s": metrics_poll_s,
+            }))
         self.start(ChildSpec("risk", RiskActor, {"limits": risk, "bus": bus, "directory": self.directory}))
         exchange = self.start(ChildSpec(exchange_name(ACCOUNT), ExchangeActor, {
             "account_id": ACCOUNT,
             "venue_factory": lambda: PaperVenue(ACCOUNT, self.markets, dict(balances), SYSTEM_CLOCK),
-            "store": self.store, "bus": bus, "directory": self.directory,
+            "store": self.store, "bus": bus, "directory": self.directory, "metrics": metrics,
         }))
         ready = FutureReply()
         exchange.tell(AwaitReady(reply=ready))
@@ -87,7 +99,7 @@ class TradingStack:
         name = f"feed:{symbol}"
         self.start(ChildSpec(name, MarketFeedActor, {
             "scheduler": self.scheduler, "source": price_list_source([]), "symbol": symbol,
-            "subscriptions": FeedSubscriptions(),
+            "subscriptions": FeedSubscriptions(), "metrics": self.metrics,
         }))
         self.directory.tell(name, SubscribeMarketData(ref=self.directory.get(exchange_name(ACCOUNT))))
         return name
@@ -100,7 +112,7 @@ class TradingStack:
         self.start(ChildSpec(f"bot:{bot.id}", BotActor, {
             "bot_id": bot.id, "tag": bot_tag(bot.id), "account_id": ACCOUNT, "market": self.markets[symbol],
             "strategy_factory": factory, "feed_name": feed, "clock": SYSTEM_CLOCK,
-            "store": self.store, "bus": self.bus, "directory": self.directory,
+            "store": self.store, "bus": self.bus, "directory": self.directory, "metrics": self.metrics,
         }))
         return bot.id
 

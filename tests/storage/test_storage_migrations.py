@@ -14,8 +14,8 @@ from storage.models import metadata
 from storage.users import create_user, get_user_by_username
 
 
-def test_head_is_the_initial_revision() -> None:
-    assert head_revision() == "0001"
+def test_head_is_the_refresh_tokens_revision() -> None:
+    assert head_revision() == "0002"
 
 
 def test_upgrade_brings_an_empty_database_to_head(database_url: str) -> None:

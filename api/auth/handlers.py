@@ -1,0 +1,82 @@
+"""`/api/v1/auth/*`: login, refresh, logout, me. Each handler parses and validates on the
+loop, then does its database and password work in the executor (`api.auth.sessions`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from api.auth import sessions
+from api.auth.tokens import TokenIssuer
+from api.base import BaseHandler
+from api.errors import ApiError
+from storage.users import get_user
+from trading.clock import ns_to_datetime
+
+
+class _AuthHandler(BaseHandler):
+    def _now(self) -> datetime:
+        assert self.context is not None
+        return ns_to_datetime(self.context.clock.now_ns())
+
+    def _parts(self) -> tuple[Any, TokenIssuer]:
+        assert self.context is not None
+        if self.context.engine is None or self.context.tokens is None:
+            raise RuntimeError("the auth routes need the database and a token issuer")
+        return self.context.engine, self.context.tokens
+
+    def _required_strings(self, body: dict[str, Any], *names: str) -> list[str]:
+        """The named fields, each a non-empty string, or 422 naming every one that is not."""
+        errors = [
+            {"loc": ["body", name], "msg": "field required" if name not in body else "must be a non-empty string"}
+            for name in names
+            if not isinstance(body.get(name), str) or not body[name]
+        ]
+        if errors:
+            raise ApiError(422, "VALIDATION_ERROR", "the request body does not fit", {"errors": errors})
+        return [body[name] for name in names]
+
+
+class LoginHandler(_AuthHandler):
+    """JSON `{username or email, password}` or OAuth2's form `username=&password=`."""
+
+    async def post(self) -> None:
+        body = self.body_fields()
+        if "username" not in body and "email" in body:
+            body["username"] = body["email"]
+        username, password = self._required_strings(body, "username", "password")
+        engine, tokens = self._parts()
+        self.write_json(await self.in_executor(sessions.login, engine, tokens, username, password, self._now()))
+
+
+class RefreshHandler(_AuthHandler):
+    """`{refresh_token}` -> a new pair; the old refresh token is spent."""
+
+    async def post(self) -> None:
+        (token,) = self._required_strings(self.body_fields(), "refresh_token")
+        engine, tokens = self._parts()
+        self.write_json(await self.in_executor(sessions.refresh, engine, tokens, token, self._now()))
+
+
+class LogoutHandler(_AuthHandler):
+    """`{refresh_token}` -> 200; that refresh token is revoked. Access tokens run out
+    on their own within 30 minutes."""
+
+    async def post(self) -> None:
+        (token,) = self._required_strings(self.body_fields(), "refresh_token")
+        engine, tokens = self._parts()
+        await self.in_executor(sessions.logout, engine, tokens, token, self._now())
+        self.write_json({"success": True, "message": "logged out"})
+
+
+class MeHandler(_AuthHandler):
+    """The caller's own user record (also at `/users/me`)."""
+
+    required_role = "viewer"
+
+    async def get(self) -> None:
+        engine, _ = self._parts()
+        user = await self.in_executor(get_user, engine, self.current_user.user_id)
+        if user is None or not user.is_active:
+            raise ApiError(401, "INVALID_TOKEN", "the token's user is gone or disabled")
+        self.write_json(sessions.user_body(user))

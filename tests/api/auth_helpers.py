@@ -1,0 +1,49 @@
+"""Users, logins and a live API over a real database, for the auth and health tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine
+
+from api.app import make_app
+from api.auth.passwords import hash_password
+from api.auth.tokens import TokenIssuer
+from api.bridge import ActorGateway
+from api.context import ApiContext
+from storage.users import create_user
+from tests.api.conftest import LiveServer, Response
+from trading.clock import SYSTEM_CLOCK, Clock
+
+SECRET = "test-secret-of-at-least-32-bytes-0123456789"
+PASSWORD = "correct horse battery"
+
+
+def add_user(engine: Engine, username: str, role: str, password: str = PASSWORD) -> str:
+    return create_user(engine, username=username, password_hash=hash_password(password), role=role)
+
+
+def serve(engine: Engine, *, clock: Clock = SYSTEM_CLOCK, actors: ActorGateway | None = None) -> LiveServer:
+    context = ApiContext(version="9.9.9", clock=clock, engine=engine, tokens=TokenIssuer(SECRET), actors=actors)
+    return LiveServer(make_app(context))
+
+
+def post_json(server: LiveServer, path: str, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return server.request(
+        "POST", path, json.dumps(body).encode(), {"Content-Type": "application/json", **(headers or {})}
+    )
+
+
+def login(server: LiveServer, username: str, password: str = PASSWORD) -> Response:
+    return post_json(server, "/api/v1/auth/login", {"username": username, "password": password})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def access_token(server: LiveServer, username: str) -> str:
+    reply = login(server, username)
+    assert reply.status == 200, reply.body
+    return reply.body["access_token"]
