@@ -5,10 +5,12 @@ from __future__ import annotations
 import queue
 import time
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from actors.supervised import SupervisedActor
-from trading.messages import Command
+from storage.journal_store import JournalStore
+from trading.messages import Command, Event
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,16 @@ def next_message(received: queue.Queue[Any], message_type: type, timeout: float 
         message = received.get(timeout=remaining)
         if isinstance(message, message_type):
             return message
+
+
+class SwitchableStore:
+    """A real store behind a database that is down until the test sets `up`."""
+
+    def __init__(self, store: JournalStore) -> None:
+        self.store = store
+        self.up = False
+
+    def append(self, events: Sequence[Event]) -> int:
+        if not self.up:
+            raise ConnectionError("database is down")
+        return self.store.append(events)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import Sequence
 
 from actors.bot_status import BotStatusBoard, BotStatuses
 from actors.bus import SYSTEM_TOPIC
@@ -15,9 +14,9 @@ from actors.messages import ActorGaveUp
 from actors.supervisor import Supervisor
 from actors.topics import BOTS
 from storage.journal_store import JournalStore
+from tests.actors.helpers import SwitchableStore
 from tests.actors.test_journal import SampleRecorded
 from trading.events import BotStatusChanged
-from trading.messages import Event
 
 
 def wait_until(check, timeout: float = 5.0) -> bool:
@@ -36,22 +35,11 @@ def test_the_supervisor_beats_on_each_sweep(scheduler, bus):
     assert wait_until(lambda: heartbeat.age_s() < 0.2)
 
 
-class DownStore:
-    """A real store behind a database that is down until `up` is set."""
-
-    def __init__(self, store: JournalStore) -> None:
-        self.store = store
-        self.up = False
-
-    def append(self, events: Sequence[Event]) -> int:
-        if not self.up:
-            raise ConnectionError("database is down")
-        return self.store.append(events)
 
 
 def test_the_journal_beats_while_it_ticks_and_its_backlog_stalls_while_the_database_is_down(engine, scheduler):
     heartbeat = Heartbeat()
-    store = DownStore(JournalStore(engine))
+    store = SwitchableStore(JournalStore(engine))
     journal = JournalActor.start(
         name="journal", store=store, scheduler=scheduler, flush_interval_ms=20, heartbeat=heartbeat
     )

@@ -7,7 +7,6 @@ import queue
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Sequence
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -21,12 +20,11 @@ from actors.risk import RiskLimits
 from actors.supervisor import ChildSpec, RestartPolicy, StartChild, Supervisor
 from actors.topics import ORDERS
 from storage.journal_store import JournalStore
-from tests.actors.helpers import Boom, Worker
+from tests.actors.helpers import Boom, SwitchableStore, Worker
 from tests.actors.trading_stack import ACCOUNT, TradingStack
 from trading.events import OrderAccepted, OrderDenied, OrderFilled, OrderRejected, OrderSubmitted
 from trading.grid.geometry import GridParams
 from trading.markets import Side
-from trading.messages import Event
 from trading.strategies.grid import GridStrategy
 from trading.venues.paper_markets import paper_market
 
@@ -176,21 +174,10 @@ def test_restarts_and_give_ups_are_counted_per_actor(scheduler, bus, metrics):
     assert eventually(lambda: sample(metrics, "traderd_bots", status="error") == 1)
 
 
-class SwitchedStore:
-    """A real store behind a database that is down until the test says it is up."""
-
-    def __init__(self, store: JournalStore) -> None:
-        self.store = store
-        self.up = False
-
-    def append(self, events: Sequence[Event]) -> int:
-        if not self.up:
-            raise ConnectionError("database is down")
-        return self.store.append(events)
 
 
 def test_the_journal_counts_refused_commits_and_shows_its_backlog(engine, scheduler, metrics):
-    store = SwitchedStore(JournalStore(engine))
+    store = SwitchableStore(JournalStore(engine))
     journal = JournalActor.start(name="journal", store=store, scheduler=scheduler, flush_interval_ms=20,
                                  batch_size=1000, metrics=metrics)
     for client_order_id in ("c1", "c2"):
