@@ -10,6 +10,7 @@ import uuid
 from http import HTTPStatus
 from typing import Any, Callable, ClassVar, TypeVar
 
+import pydantic
 import tornado.web
 from tornado.ioloop import IOLoop
 
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -98,6 +100,30 @@ class BaseHandler(tornado.web.RequestHandler):
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ApiError(400, "INVALID_JSON", f"request body is not valid JSON: {error}") from None
 
+    def parse_body(self, model: type[M]) -> M:
+        """The body validated into `model`: 400 INVALID_JSON when it is not JSON, 422
+        VALIDATION_ERROR with `details.errors = [{loc, msg}]` when it does not fit."""
+        return validated(model, self.body_fields(), "body")
+
+    def parse_query(self, model: type[M]) -> M:
+        """The query string validated into `model` (a repeated parameter becomes a list
+        only where the model's field is one)."""
+        values: dict[str, Any] = {}
+        for name, raw in self.request.query_arguments.items():
+            decoded = [item.decode("utf-8", "replace") for item in raw]
+            field_info = model.model_fields.get(name)
+            is_list = field_info is not None and getattr(field_info.annotation, "__origin__", None) is list
+            values[name] = decoded if is_list else decoded[-1]
+        return validated(model, values, "query")
+
+    def write_model(self, body: pydantic.BaseModel | list[pydantic.BaseModel], status: int = 200) -> None:
+        """A response model (or a list of them) as JSON, in its wire form: decimals as
+        strings, datetimes as ISO 8601 UTC."""
+        if isinstance(body, list):
+            self.write_json([item.model_dump(mode="json") for item in body], status)
+        else:
+            self.write_json(body.model_dump(mode="json"), status)
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(error, ApiError):
@@ -142,3 +168,15 @@ class NotFoundHandler(BaseHandler):
 
     def prepare(self) -> None:
         raise ApiError(404, "NOT_FOUND", f"no route for {self.request.path}")
+
+
+def validated(model: type[M], values: Any, where: str) -> M:
+    """`values` validated into `model`, or ApiError 422 in API.md's shape."""
+    try:
+        return model.model_validate(values)
+    except pydantic.ValidationError as error:
+        errors = [
+            {"loc": [where, *(str(part) for part in item["loc"])], "msg": item["msg"]}
+            for item in error.errors(include_url=False)
+        ]
+        raise ApiError(422, "VALIDATION_ERROR", f"the request {where} does not fit", {"errors": errors}) from None
