@@ -24,7 +24,7 @@ import pykka
 from actors.bus import EventBus
 from actors.directory import ActorDirectory
 from actors.feed import SubscribeMarketData
-from actors.messages import Flush
+from actors.messages import BotState, Flush, GetBotState
 from actors.reply import ActorReply, Reply
 from actors.risk import JOURNAL, RISK, exchange_name
 from actors.supervised import SupervisedActor
@@ -261,6 +261,14 @@ class BotActor(SupervisedActor):
         query.reply.set_result(BotProfit(
             bot_id=self.bot_id, status=self.status, currency=self.market.quote,
             grid_profit=profit.get("grid_profit"), total_profit=profit.get("total_profit"),
+        ))
+
+    def on_get_bot_state(self, query: GetBotState) -> None:
+        strategy = self.strategy
+        query.reply.set_result(BotState(
+            bot_id=self.bot_id, status=self.status, error_message=self.error_message,
+            price=getattr(strategy, "last_price", None),  # a grid's; other strategies may not say
+            performance=strategy.performance() if strategy is not None else {},
         ))
 
     def _on_order_event(self, event: Event) -> None:

@@ -26,7 +26,14 @@ from actors.bus import EventBus
 from actors.directory import ActorDirectory
 from actors.feed import SubscribeMarketData
 from actors.metrics import ActorMetrics, venue_timer
-from actors.messages import ExchangeStatus, Flush, GetExchangeStatus, PersistThen
+from actors.messages import (
+    AccountBalances,
+    ExchangeStatus,
+    Flush,
+    GetAccountBalances,
+    GetExchangeStatus,
+    PersistThen,
+)
 from actors.reply import ActorReply, Reply
 from actors.supervised import SupervisedActor
 from actors.topics import account_topic, publish_order_event
@@ -154,6 +161,17 @@ class ExchangeActor(SupervisedActor):
             account_id=self.account_id,
             ready=self.venue is not None and not self._waiting,
             queued_commands=len(self._waiting),
+        ))
+
+    def on_get_account_balances(self, query: GetAccountBalances) -> None:
+        if self.venue is None:
+            query.reply.set_exception(RuntimeError(f"{self.account_id} is not restored yet"))
+            return
+        last_prices = getattr(self.venue, "last_prices", None)
+        query.reply.set_result(AccountBalances(
+            account_id=self.account_id,
+            balances={asset: (balance.free, balance.locked) for asset, balance in self.venue.balances().items()},
+            last_prices=dict(last_prices()) if last_prices is not None else {},
         ))
 
     # -- the order path -----------------------------------------------------------------

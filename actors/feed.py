@@ -262,6 +262,7 @@ class MarketFeedActor(SupervisedActor):
             events_emitted=self.events_emitted,
             last_event_ns=self.last_event_ns,
             subscribers=self.subscriber_count,
+            last_price=self._latest.last if self._latest is not None else None,
         ))
 
     # -- helpers ------------------------------------------------------------------------

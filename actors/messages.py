@@ -6,9 +6,11 @@ Domain commands and events live in `trading/`; these are the plumbing between ac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from actors.reply import Reply
+from trading.events import CancelOrder, SubmitOrder
 from trading.messages import Command, Event
 
 
@@ -109,6 +111,25 @@ class ExchangeStatus:
 
 
 @dataclass(frozen=True)
+class GetAccountBalances(Command):
+    """Query: an exchange actor answers with an `AccountBalances` once its venue is
+    restored (an error before that)."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class AccountBalances:
+    """An account's balances as its venue holds them, and the last price of each symbol
+    the venue has seen (for valuing holdings)."""
+
+    account_id: str
+    balances: dict[str, tuple[Decimal, Decimal]]
+    """asset -> (free, locked)"""
+    last_prices: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
 class GetFeedStatus(Command):
     """Query: a feed actor answers with a `FeedStatus`."""
 
@@ -123,6 +144,7 @@ class FeedStatus:
     events_emitted: int
     last_event_ns: int | None
     subscribers: int
+    last_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -140,3 +162,45 @@ class JournalStatus:
     last_event_id: int
     failed_flushes: int
     last_error: str | None
+
+
+# -- bots (issue 4: the API's live view of a bot) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class GetBotState(Command):
+    """Query: a bot actor answers at once with a `BotState`."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class BotState:
+    """A bot as its actor sees it now. `performance` has API.md's performance fields
+    (exact Decimals; empty before the strategy runs); `price` is the last price it knows."""
+
+    bot_id: str
+    status: str
+    error_message: str | None
+    price: Any
+    performance: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SubmitOrderAndReply(Command):
+    """`order` through the risk checks like any `SubmitOrder` (the API's manual orders);
+    the risk actor settles `reply` with the event that decides it: `OrderDenied`,
+    `OrderRejected`, `OrderAccepted` for a limit order, or for a market order the fill
+    or cancel that ends it."""
+
+    order: SubmitOrder
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class CancelOrderAndReply(Command):
+    """`cancel` to its account's exchange actor; `reply` is settled with the event that
+    ends the order (`OrderCanceled`, a completing `OrderFilled`) or `OrderRejected`."""
+
+    cancel: CancelOrder
+    reply: Reply

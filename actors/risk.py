@@ -16,15 +16,20 @@ import pykka
 
 from actors.bus import EventBus
 from actors.directory import ActorDirectory
+from actors.messages import CancelOrderAndReply, SubmitOrderAndReply
+from actors.reply import Reply
 from actors.supervised import SupervisedActor
 from actors.topics import ORDERS, publish_order_event
 from trading.events import (
+    MARKET,
+    OrderAccepted,
     OrderCanceled,
     OrderDenied,
     OrderFilled,
     OrderRejected,
     OrderSubmitted,
     SubmitOrder,
+    ends_order,
 )
 from trading.messages import Event
 
@@ -66,6 +71,8 @@ class RiskActor(SupervisedActor):
         self._load_open_orders = load_open_orders
         # Client ids per account that were let through and are not finished yet.
         self.open_orders: dict[str, set[str]] = {}
+        # Replies awaiting an order's outcome (API orders and cancels), by client id.
+        self._replies: dict[str, list[tuple[Reply, Callable[[Event], bool]]]] = {}
 
     def on_start(self) -> None:
         super().on_start()
@@ -87,6 +94,38 @@ class RiskActor(SupervisedActor):
             self._deny(command, code, reason)
             return
         self.open_orders.setdefault(command.account_id, set()).add(command.client_order_id)
+
+    def on_submit_order_and_reply(self, message: SubmitOrderAndReply) -> None:
+        order = message.order
+        self._await(order.client_order_id, message.reply, _market_outcome if order.order_type == MARKET else _limit_outcome)
+        self.on_submit_order(order)
+
+    def on_cancel_order_and_reply(self, message: CancelOrderAndReply) -> None:
+        cancel = message.cancel
+        if not self.directory.tell(exchange_name(cancel.account_id), cancel):
+            message.reply.set_exception(RuntimeError(f"no exchange actor for account {cancel.account_id}"))
+            return
+        self._await(cancel.client_order_id, message.reply, _cancel_outcome)
+
+    def _await(self, client_order_id: str, reply: Reply, decides: Callable[[Event], bool]) -> None:
+        self._replies.setdefault(client_order_id, []).append((reply, decides))
+
+    def _answer(self, event: Any) -> None:
+        """Settle the replies this order event decides (the order events all pass here)."""
+        waiting = self._replies.get(event.client_order_id)
+        if not waiting:
+            return
+        over = ends_order(event)  # nothing more will come for this order
+        still = []
+        for reply, decides in waiting:
+            if over or decides(event):
+                reply.set_result(event)
+            else:
+                still.append((reply, decides))
+        if still:
+            self._replies[event.client_order_id] = still
+        else:
+            del self._replies[event.client_order_id]
 
     def _check(self, command: SubmitOrder) -> tuple[str, str] | None:
         limits = self.limits
@@ -115,22 +154,38 @@ class RiskActor(SupervisedActor):
 
     def on_order_rejected(self, event: OrderRejected) -> None:
         self._finished(event)
+        self._answer(event)
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         self._finished(event)
+        self._answer(event)
 
     def on_order_filled(self, event: OrderFilled) -> None:
         if event.order_completed:
             self._finished(event)
+        self._answer(event)
 
     def on_order_denied(self, event: OrderDenied) -> None:
         self._finished(event)
+        self._answer(event)
 
     def on_order_submitted(self, event: OrderSubmitted) -> None:
         return None  # counted when it passed the checks
 
     def on_order_accepted(self, event: Event) -> None:
-        return None  # still open: nothing to count
+        self._answer(event)  # still open: nothing to count
 
     def _finished(self, event: Any) -> None:
         self.open_orders.get(event.account_id, set()).discard(event.client_order_id)
+
+
+def _limit_outcome(event: Event) -> bool:
+    """A limit order is decided once the exchange accepted (it rests) or it ended."""
+    return isinstance(event, OrderAccepted) or ends_order(event)
+
+
+def _market_outcome(event: Event) -> bool:
+    return ends_order(event)
+
+
+_cancel_outcome = _market_outcome  # a cancel is decided when the order ends

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import uuid
 from http import HTTPStatus
@@ -18,6 +19,7 @@ from api.auth.roles import ROLE_LEVELS, role_allows
 from api.auth.tokens import Principal
 from api.context import ApiContext
 from api.errors import STATUS_CODES, ApiError
+from api.ratelimit import rate_limit_class
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,9 @@ class BaseHandler(tornado.web.RequestHandler):
     """
 
     required_role: ClassVar[str | None] = None
+    rate_limit: ClassVar[str | dict[str, str] | None] = "general"
+    """The rate-limit class of this handler's methods (`api.ratelimit`): one name, a dict
+    from HTTP method to name (others are "general"), or None for never limited."""
     request_id: str
     context: ApiContext | None
 
@@ -46,6 +51,34 @@ class BaseHandler(tornado.web.RequestHandler):
     def prepare(self) -> None:
         if self.required_role is not None:
             self.current_user = self.authenticate(self.required_role)
+        self.check_rate_limit()
+
+    def check_rate_limit(self) -> None:
+        """Count this request in its class (per user, else per IP), set the
+        `X-RateLimit-*` headers, and refuse it with 429 RATE_LIMITED past the limit."""
+        limiter = self.context.rate_limiter if self.context is not None else None
+        name = rate_limit_class(self.rate_limit, self.request.method or "GET")
+        if limiter is None or name is None:
+            return
+        user = self.current_user
+        verdict = limiter.hit(name, f"user:{user.user_id}" if user is not None else f"ip:{self.request.remote_ip}")
+        if verdict is None:
+            return
+        assert self.context is not None
+        reset_at = math.ceil(self.context.clock.now_ns() / 1e9 + verdict.reset_after_s)
+        self._rate_limit_headers = {
+            "X-RateLimit-Limit": str(verdict.limit),
+            "X-RateLimit-Remaining": str(verdict.remaining),
+            "X-RateLimit-Reset": str(reset_at),
+        }
+        if not verdict.allowed:
+            self._rate_limit_headers["Retry-After"] = str(verdict.retry_after_s)
+        for header, value in self._rate_limit_headers.items():
+            self.set_header(header, value)
+        if not verdict.allowed:
+            raise ApiError(429, "RATE_LIMITED", f"too many requests; retry in {verdict.retry_after_s} s", {
+                "limit": verdict.limit, "retry_after_s": verdict.retry_after_s,
+            })
 
     def authenticate(self, required_role: str) -> Principal:
         """The caller of a valid access token with at least `required_role`, or ApiError
@@ -88,6 +121,8 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("X-Request-Id", self.request_id)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
+        for name, value in getattr(self, "_rate_limit_headers", {}).items():
+            self.set_header(name, value)  # kept when an error clears the headers
 
     def write_json(self, body: Any, status: int = 200) -> None:
         self.set_status(status)

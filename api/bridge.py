@@ -61,6 +61,8 @@ class ActorGateway:
     critical: frozenset[str] = frozenset()
     """Children the daemon is not ready without (bots are not: the others trade on)."""
     journal: str = "journal"
+    risk: str = "risk"
+    """The risk actor: every order the API places goes through it."""
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     async def ask(self, name: str | None, make_query: Callable[[LoopReply], Any], timeout_s: float | None = None) -> Any:

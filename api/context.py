@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from api.account_control import AccountControl
 from api.auth.tokens import TokenIssuer
 from api.bridge import ActorGateway
+from api.control import BotControl
+from api.order_ids import ManualOrderIds
+from api.ratelimit import RateLimiter
 from api.readiness import DatabaseProbe
+from api.ws import make_hub
+from api.ws.client import WsLimits
+from api.ws.hub import WebSocketHub
+from api.ws.outlet import RelayOutlet
+from storage.sealing import Sealer
 from trading.clock import SYSTEM_CLOCK, Clock
+from trading.markets import Market
 
 
 @dataclass
@@ -32,9 +44,40 @@ class ApiContext:
     """How handlers reach actors, by name and message; None where no actors run."""
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     """What `/metrics` exposes; the daemon passes the one its actors count on."""
+    bots: BotControl | None = None
+    """Starts and stops bot actors (the daemon's `daemon.fleet.Fleet`); None where no
+    actors run: bots can then be read and edited but not started."""
+    rate_limiter: RateLimiter | None = None
+    """API.md's rate limits; None limits nothing (tests that are not about limits). The
+    daemon always sets one, from `[api]`."""
+    markets: Mapping[str, Mapping[str, Market]] = field(default_factory=dict)
+    """Account id -> symbol -> the market rules its exchange trades by (orders are
+    checked and quantized with them; positions are rounded to them)."""
+    candle_files: Mapping[str, Path] = field(default_factory=dict)
+    """Symbol -> the candle CSV a replay feed reads (the source of `/market/klines`)."""
+
+    sealer: Sealer | None = None
+    """Seals exchange credentials (AES-256-GCM); None when no encryption key is set, and
+    then the API refuses to store live exchange keys."""
+    accounts: AccountControl | None = None
+    """Starts and stops the exchange actors of accounts made through the API."""
+    ws_outlet: RelayOutlet | None = None
+    """Where the `RelayActor` hands events to the WebSocket hub; None: no live events."""
+    ws_limits: WsLimits = field(default_factory=WsLimits)
+    """`[api] ws_*`: connections, inbound rate, outbound queue."""
 
     def uptime_s(self) -> float:
         return self.monotonic() - self.started_monotonic
+
+    @functools.cached_property
+    def manual_order_ids(self) -> ManualOrderIds:
+        """The sequence of manual client order ids, one per context (per daemon)."""
+        return ManualOrderIds()
+
+    @functools.cached_property
+    def ws_hub(self) -> WebSocketHub:
+        """The WebSocket hub, one per context (`make_app` routes to it)."""
+        return make_hub(self)
 
     @functools.cached_property
     def database_probe(self) -> DatabaseProbe | None:

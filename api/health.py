@@ -18,6 +18,8 @@ from trading.clock import ns_to_datetime
 
 
 class HealthHandler(BaseHandler):
+    rate_limit = None  # probes and load balancers ask often, by design
+
     def get(self) -> None:
         self.write_json({"status": "healthy", **self._identity()})
 

@@ -85,6 +85,7 @@ class MetricsHandler(BaseHandler):
     so the body is the same in 1.0.0, and every Prometheus server reads 0.0.4."""
 
     required_role = None  # Prometheus scrapes without a token
+    rate_limit = None
 
     def initialize(self, context: ApiContext) -> None:
         self.context = context
@@ -99,6 +100,7 @@ class MetricsJsonHandler(BaseHandler):
     JSON cannot hold (NaN, infinities) is given as Prometheus writes it ("NaN", "+Inf")."""
 
     required_role = None  # the same data as /metrics, as open
+    rate_limit = None
 
     def initialize(self, context: ApiContext) -> None:
         self.context = context

@@ -1,8 +1,8 @@
 """Reads the daemon's TOML config into a `DaemonConfig`.
 
 The sources, in order: the main file; the bots of `bots.d/*.toml` beside it, by file name;
-then `TRADERD_<SECTION>__<KEY>` environment overrides (`TRADERD_API__PORT=8001`) and
-`TRADERD_JWT_SECRET`. The state directory is the file's `state_dir`, else `$TRADERD_STATE_DIR`,
+then `TRADERD_<SECTION>__<KEY>` environment overrides (`TRADERD_API__PORT=8001`),
+`TRADERD_JWT_SECRET` and `TRADERD_ENCRYPTION_KEY`. The state directory is the file's `state_dir`, else `$TRADERD_STATE_DIR`,
 else systemd's `$STATE_DIRECTORY`, else `./var`; an empty special variable counts as unset.
 The first problem found is raised as a `ConfigError` naming the file and the key, in words
 rather than pydantic's.
@@ -146,6 +146,9 @@ def _apply_overrides(
     jwt_secret = environ.get("TRADERD_JWT_SECRET")
     if jwt_secret and _set(raw, "api", "jwt_secret", jwt_secret):
         overrides[("api", "jwt_secret")] = "TRADERD_JWT_SECRET"
+    encryption_key = environ.get("TRADERD_ENCRYPTION_KEY")
+    if encryption_key and _set(raw, "api", "encryption_key", encryption_key):
+        overrides[("api", "encryption_key")] = "TRADERD_ENCRYPTION_KEY"
     return overrides
 
 

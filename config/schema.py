@@ -41,7 +41,7 @@ KEY_ERROR = "config_key"
 """The pydantic error type of `key_error`: its context holds `loc` (below the failing model),
 `problem`, and for duplicates `first` (the loc, from the top, of the first definition)."""
 
-SECRET_KEYS = frozenset({"jwt_secret", "api_key", "api_secret", "password"})
+SECRET_KEYS = frozenset({"jwt_secret", "api_key", "api_secret", "password", "encryption_key"})
 """Keys whose values never appear in an error message."""
 
 ACCOUNT_SECRETS = ("api_key", "api_secret", "password")
@@ -175,6 +175,32 @@ class ApiConfig(Section):
     port: Annotated[Integer, Field(ge=1, le=65535)] = 8000
     jwt_secret: SecretStr | None = None
     allow_registration: Flag = False
+    rate_limit_per_minute: Annotated[Integer, Field(ge=0)] = 1200
+    """General limit per user (per IP without a token) on every `/api/v1` route; 0: none."""
+    auth_rate_limit_per_minute: Annotated[Integer, Field(ge=0)] = 5
+    """Login, refresh and register, per IP (a brute-force brake); 0: none."""
+    bot_create_rate_limit_per_hour: Annotated[Integer, Field(ge=0)] = 10
+    """`POST /api/v1/bots`, per user; 0: none."""
+    # WebSocket (`/ws`) limits.
+    ws_max_connections: Annotated[Integer, Field(ge=1)] = 500
+    ws_max_connections_per_user: Annotated[Integer, Field(ge=1)] = 5
+    ws_max_messages_per_s: Annotated[Integer, Field(ge=1)] = 100
+    """Inbound messages per connection; a client far past it is closed (1008)."""
+    ws_queue_size: Annotated[Integer, Field(ge=1)] = 1000
+    """Messages a slow client may have waiting (market data aside, which is conflated)
+    before it is closed with 1013."""
+    ws_write_timeout_s: PositiveNumber = 10.0
+    """A client whose socket takes no data for this long is closed with 1013."""
+    ws_auth_timeout_s: PositiveNumber = 10.0
+    encryption_key: SecretStr | None = None
+    """Seals exchange credentials (AES-256-GCM): 32 bytes as hex or base64; best given as
+    `TRADERD_ENCRYPTION_KEY` or through `encryption_key_file`, never kept beside the data."""
+    encryption_key_file: Path | None = None
+
+    @field_validator("encryption_key_file")
+    @classmethod
+    def _key_file_path(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve_path(value, _load_context(info))
 
     @field_validator("jwt_secret")
     @classmethod

@@ -13,7 +13,10 @@ from api.auth.secret import jwt_secret
 from api.auth.tokens import TokenIssuer
 from api.bridge import ActorGateway
 from api.context import ApiContext
+from api.ratelimit import RateLimiter
+from api.ws.client import WsLimits
 from config.loader import resolve_state_dir
+from config.schema import ReplayFeedConfig
 from daemon.wiring import feed_name
 
 if TYPE_CHECKING:
@@ -31,8 +34,20 @@ def wire_api(context: ApiContext, daemon: Daemon) -> None:
     secret = config.api.jwt_secret.get_secret_value() if config.api.jwt_secret is not None else None
     context.engine = daemon.engine
     context.tokens = TokenIssuer(jwt_secret(secret, config.state_dir or resolve_state_dir(config)))
+    context.rate_limiter = RateLimiter.per_api_md(
+        general_per_minute=config.api.rate_limit_per_minute,
+        auth_per_minute=config.api.auth_rate_limit_per_minute,
+        bot_create_per_hour=config.api.bot_create_rate_limit_per_hour,
+        now=context.monotonic,
+    )
     exchanges = {account.id: exchange_name(account.id) for account in config.accounts}
     feeds = {feed.id: feed_name(feed.id) for feed in config.feeds}
+    # Orders, positions and market data: the accounts' markets (the daemon's own dict, so
+    # accounts added later show up) and the candle files the replay feeds read.
+    context.markets = daemon.markets
+    context.candle_files = {feed.symbol: feed.path for feed in config.feeds if isinstance(feed, ReplayFeedConfig)}
+    # Bots: start, stop and replace bot actors (made in the bots boot step).
+    context.bots = daemon.fleet
     root = daemon.root
 
     def tell_supervisor(message: Any) -> bool:
@@ -50,4 +65,21 @@ def wire_api(context: ApiContext, daemon: Daemon) -> None:
         exchanges=exchanges,
         feeds=feeds,
         critical=frozenset(ALWAYS_CRITICAL) | frozenset(exchanges.values()) | frozenset(feeds.values()),
+    )
+    # Exchange accounts: the sealing key, and the paper exchanges of API-made accounts,
+    # whose actor names the fleet keeps current in the gateway's map (after `critical`:
+    # an API account may be deleted, and readiness does not wait for it).
+    context.sealer = daemon.sealer
+    context.accounts = daemon.account_fleet
+    exchanges.update(daemon.account_fleet.gateway_names)
+    daemon.account_fleet.gateway_names = exchanges
+    # WebSocket: the relay's outlet and the `[api] ws_*` limits.
+    context.ws_outlet = daemon.ws_outlet
+    context.ws_limits = WsLimits(
+        max_connections=config.api.ws_max_connections,
+        max_connections_per_user=config.api.ws_max_connections_per_user,
+        max_messages_per_s=config.api.ws_max_messages_per_s,
+        queue_size=config.api.ws_queue_size,
+        write_timeout_s=config.api.ws_write_timeout_s,
+        auth_timeout_s=config.api.ws_auth_timeout_s,
     )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError
 
-from actors.bot import StopBot
 from actors.feed import SubscribeMarketData
 from actors.reply import FutureReply
 from actors.risk import exchange_name
@@ -244,24 +242,8 @@ class Reloader:
 
     async def _stop_bot(self, bot_id: str) -> bool:
         """Stop the bot per its `on_stop` policy; True once it is stopped (or not running)."""
-        name = wiring.bot_name(bot_id)
-        statuses = self.daemon.bot_statuses
-        deadline = time.monotonic() + BOT_STOP_TIMEOUT_S
-        # A bot still restoring has no status yet, and cannot take a stop before it has one.
-        while statuses.get(bot_id) is None and self.daemon.directory.get(name) is not None:
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(POLL_S)
-        if self.daemon.directory.get(name) is None or statuses.get(bot_id) in DONE_STATES:
-            return True
-        self.daemon.directory.tell(name, StopBot(bot_id=bot_id))
-        while statuses.get(bot_id) not in DONE_STATES:
-            if time.monotonic() > deadline or self.daemon.directory.get(name) is None:
-                return statuses.get(bot_id) in DONE_STATES
-            await asyncio.sleep(POLL_S)
-        return True
+        status = await self.daemon.fleet.stop_bot(bot_id, timeout_s=BOT_STOP_TIMEOUT_S)
+        return status in DONE_STATES
 
     async def _ask_root(self, command: StartChild | StopChild) -> Any:
-        assert self.daemon.root is not None and command.reply is not None
-        self.daemon.root.tell(command)
-        return await asyncio.wrap_future(command.reply.future)  # type: ignore[attr-defined]
+        return await self.daemon.fleet.ask_root(command)

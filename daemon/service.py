@@ -1,7 +1,7 @@
 """The running daemon: boot in named steps, serve, stop in reverse order.
 
 Boot follows DESIGN.md (config -> database and migrations -> journal -> exchanges and
-reconciliation -> feeds -> bots -> HTTP listen -> READY=1); each step that succeeds pushes its undo, and shutdown runs the undos
+reconciliation -> feeds -> bots -> relay -> HTTP listen -> READY=1); each step that succeeds pushes its undo, and shutdown runs the undos
 last-in first-out, so a boot that fails halfway still releases what it took. Blocking
 work (migrations, stopping actors) runs in the default executor: the loop keeps turning
 and signals keep arriving during boot and shutdown.
@@ -28,6 +28,7 @@ from actors.directory import ActorDirectory
 from actors.exchange import AwaitReady
 from actors.heartbeat import Heartbeat
 from actors.feed import SubscribeMarketData
+from actors.relay import RelayActor
 from actors.risk import exchange_name
 from actors.journal import EventStore, JournalActor
 from actors.metrics import ActorMetrics, MetricsActor
@@ -36,18 +37,24 @@ from actors.scheduler import Scheduler
 from actors.supervisor import ChildSpec, RestartPolicy, StartChild, Supervisor
 from api.app import make_app
 from api.context import ApiContext
+from api.ws.outlet import RelayOutlet
 from config.loader import database_url
 from config.schema import DaemonConfig
 from daemon import __version__, testhooks, wiring
+from daemon.accounts import AccountFleet, open_sealer
 from daemon.api_wiring import wire_api
+from daemon.fleet import Fleet
 from daemon.metrics import make_registry
 from daemon.reload import Reloader
 from daemon.sdnotify import monotonic_usec, notify, watchdog_interval_s
 from daemon.watchdog import JOURNAL_STALL_S, Vital, Watchdog
 from storage import order_projections  # noqa: F401  (importing registers the projectors)
+from storage import account_projections  # noqa: F401  (exchange accounts made through the API)
+from storage import bot_projections  # noqa: F401  (bots made through the API)
 from storage.config_sync import config_bot_id, sync_config_objects
 from storage.database import make_engine
 from storage.journal_store import JournalStore
+from storage.sealing import Sealer
 from storage.journal_writer import ProcessJournalStore
 from storage.migrate import current_revision, upgrade
 from storage.queries import open_orders_by_account
@@ -82,12 +89,16 @@ class Daemon:
         self.engine: Engine | None = None
         self.store: JournalStore | None = None
         self.markets: dict[str, dict[str, Market]] = {}  # per account, from the exchanges step
+        self.sealer: Sealer | None = None  # seals API-made accounts' credentials (database step)
+        self.account_fleet = AccountFleet(self)
         self.root: pykka.ActorRef[Any] | None = None
         self.journal: pykka.ActorRef[Any] | None = None
         self.http: tornado.httpserver.HTTPServer | None = None
         self._undo: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._stop_requested: asyncio.Event | None = None
         self.bot_statuses = BotStatuses()
+        self.fleet: Fleet | None = None  # the bots step makes it
+        self.ws_outlet = RelayOutlet()  # the relay hands WebSocket events to the loop here
         self._status_line = ""
         self._ready = False
         self._watchdog: Watchdog | None = None
@@ -195,6 +206,7 @@ class Daemon:
             ("exchanges", self._boot_exchanges),
             ("feeds", self._boot_feeds),
             ("bots", self._boot_bots),
+            ("relay", self._boot_relay),
             ("http", self._boot_http),
         ]
         for name, step in steps:
@@ -251,6 +263,7 @@ class Daemon:
         accounts, bots = wiring.config_objects(self.config)
         await loop.run_in_executor(None, sync_config_objects, engine, accounts, bots)
         self.store = JournalStore(engine)
+        self.sealer = await loop.run_in_executor(None, open_sealer, self)
 
     async def _boot_journal(self) -> None:
         assert self.engine is not None
@@ -317,6 +330,7 @@ class Daemon:
             reply = FutureReply()
             ref.tell(AwaitReady(reply=reply))
             await asyncio.wait_for(asyncio.wrap_future(reply.future), RECONCILE_TIMEOUT_S)
+        await self.account_fleet.boot()  # paper accounts made through the API
 
     async def _boot_feeds(self) -> None:
         for feed in self.config.feeds:
@@ -327,6 +341,7 @@ class Daemon:
             exchange = self.directory.get(exchange_name(account_id))
             if exchange is not None:
                 self.directory.tell(wiring.feed_name(feed_id), SubscribeMarketData(ref=exchange))
+        self.account_fleet.subscribe_feeds()
 
     async def _boot_bots(self) -> None:
         await self._start_child(ChildSpec(
@@ -347,6 +362,11 @@ class Daemon:
                 self.config, bot, market, self.clock, self.store, self.bus, self.directory, self.metrics
             )
             await self._start_child(spec)
+        # Bots made through the API that were running, paused or stopping come back.
+        self.fleet = Fleet.of_daemon(self)
+        resumed = await self.fleet.restore_api_bots()
+        if resumed:
+            logger.info("resumed %d bots made through the API", resumed)
 
     def _vital(self, name: str, interval_s: float, max_stall_s: float | None = None) -> Heartbeat:
         """A heartbeat for a critical actor, watched by the systemd watchdog if there is one."""
@@ -366,6 +386,16 @@ class Daemon:
         self.root.tell(StartChild(spec=spec, reply=reply))
         return await asyncio.wrap_future(reply.future)
 
+    async def _boot_relay(self) -> None:
+        """The relay: events for WebSocket clients, from the bus and the feeds, to `ws_outlet`."""
+        await self._start_child(ChildSpec(name="relay", actor_class=RelayActor, kwargs={
+            "bus": self.bus,
+            "directory": self.directory,
+            "outlet": self.ws_outlet.push,
+            "feed_names": tuple(wiring.feed_name(feed.id) for feed in self.config.feeds),
+            "account_ids": tuple(self.markets),  # config accounts and the API's, as booted
+        }))
+
     async def _boot_http(self) -> None:
         context = ApiContext(version=__version__, registry=self.registry)
         await asyncio.get_running_loop().run_in_executor(None, wire_api, context, self)
@@ -378,6 +408,11 @@ class Daemon:
             ) from None
         self.http = server
         self._undo.append(("http", self._stop_http))
+
+        async def close_websockets() -> None:  # before the HTTP server drains: 1001 to each
+            context.ws_hub.shutdown()
+
+        self._undo.append(("websockets", close_websockets))
 
     # -- shutdown steps -----------------------------------------------------------------
 

@@ -14,10 +14,12 @@ from actors.exchange import ExchangeActor
 from actors.feed import FeedSubscriptions, MarketFeedActor, feed_source
 from actors.risk import RiskActor, RiskLimits, exchange_name
 from actors.supervisor import ChildSpec
-from config.schema import DaemonConfig, GridBotConfig, PaperAccountConfig
+from config.grid import fit_grid
+from config.grid import grid_params as grid_config_params
+from config.schema import DaemonConfig, GridBotConfig, GridConfig, PaperAccountConfig
 from storage.config_sync import ConfigAccount, ConfigBot, bot_tag, config_bot_id
 from trading.clock import Clock
-from trading.grid.geometry import GridConfigError, GridParams, build_grid
+from trading.grid.geometry import GridConfigError, GridParams
 from trading.markets import Market
 from trading.strategies.base import Strategy, StrategyContext
 from trading.strategies.grid import GridStrategy
@@ -154,29 +156,23 @@ def exchange_feeds(config: DaemonConfig) -> list[tuple[str, str]]:
 
 
 def grid_params(bot: GridBotConfig) -> GridParams:
-    grid = bot.config
-    return GridParams(
-        lower_price=grid.lower_price,
-        upper_price=grid.upper_price,
-        grid_count=grid.grid_count,
-        price_change_percent=grid.price_change_percent,
-        spacing=grid.spacing,
-        order_amount=grid.order_amount,
-        total_investment=grid.total_investment,
-    )
+    return grid_config_params(bot.config)
 
 
 def check_grid(bot: GridBotConfig, market: Market) -> None:
     """Raise `WiringError` when the grid does not fit the market (tick, minimums, fees)."""
     try:
-        build_grid(grid_params(bot), market)
+        fit_grid(bot.config, market)
     except GridConfigError as error:
         raise WiringError(f"bot {bot.id!r}: {error.code}: {error.message}") from None
 
 
 def strategy_factory(bot: GridBotConfig) -> Callable[[StrategyContext], Strategy]:
-    params = grid_params(bot)
-    grid = bot.config
+    return grid_strategy_factory(bot.config)
+
+
+def grid_strategy_factory(grid: GridConfig) -> Callable[[StrategyContext], Strategy]:
+    params = grid_config_params(grid)
 
     def make(context: StrategyContext) -> Strategy:
         return GridStrategy(
@@ -196,26 +192,42 @@ def bot_spec(
     config: DaemonConfig, bot: GridBotConfig, market: Market, clock: Clock, store: Any, bus: Any, directory: Any,
     metrics: Any = None,
 ) -> ChildSpec:
-    bot_id = config_bot_id(bot.id)
+    return grid_bot_spec(
+        config_bot_id(bot.id), bot.account, market, bot.config, feed_for(config, bot),
+        clock, store, bus, directory, metrics,
+        auto_start=bot.auto_start, stop_policy=config_stop_policy(bot),
+    )
+
+
+def config_stop_policy(bot: GridBotConfig) -> StopPolicy:
+    return StopPolicy(
+        cancel_orders=bot.on_stop.cancel_orders,
+        sell_base=bot.on_stop.sell_base or bot.config.sell_base_on_stop,
+    )
+
+
+def grid_bot_spec(
+    bot_id: str, account_id: str, market: Market, grid: GridConfig, feed_id: str,
+    clock: Clock, store: Any, bus: Any, directory: Any, metrics: Any = None,
+    *, auto_start: bool, stop_policy: StopPolicy,
+) -> ChildSpec:
+    """The child spec of a grid bot, from the config file or made through the API."""
     return ChildSpec(
         name=bot_name(bot_id),
         actor_class=BotActor,
         kwargs={
             "bot_id": bot_id,
             "tag": bot_tag(bot_id),
-            "account_id": bot.account,
+            "account_id": account_id,
             "market": market,
-            "strategy_factory": strategy_factory(bot),
-            "feed_name": feed_name(feed_for(config, bot)),
+            "strategy_factory": grid_strategy_factory(grid),
+            "feed_name": feed_name(feed_id),
             "clock": clock,
             "store": store,
             "bus": bus,
             "directory": directory,
-            "auto_start": bot.auto_start,
-            "stop_policy": StopPolicy(
-                cancel_orders=bot.on_stop.cancel_orders,
-                sell_base=bot.on_stop.sell_base or bot.config.sell_base_on_stop,
-            ),
+            "auto_start": auto_start,
+            "stop_policy": stop_policy,
             "metrics": metrics,
         },
     )

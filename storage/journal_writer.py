@@ -124,8 +124,10 @@ class ProcessJournalStore:
 
 def _serve(pipe: Connection) -> None:
     """The writer process: one engine, one batch at a time, until the pipe closes."""
-    from storage import order_projections
-    del order_projections  # imported to register the projectors
+    from storage import bot_projections, order_projections
+    del bot_projections, order_projections  # imported to register the projectors
+    from storage import account_projections
+    del account_projections  # exchange accounts made through the API
     from storage.database import make_engine
     from storage.journal_store import JournalStore
 

@@ -165,6 +165,28 @@ class BalanceUpdated(Event):
     locked: Decimal
 
 
+# -- manual orders (API) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManualOrderRequested(Event):
+    """A user placed an order by hand (`POST /orders`). Committed before the order goes to
+    the risk checks: it is who asked, and the journaled sequence of the account's manual
+    client order ids (`td-<tag>-<sequence>`), so a restart never reuses one."""
+
+    commit_at_once: ClassVar[bool] = True
+
+    account_id: str
+    user_id: str
+    client_order_id: str
+    sequence: int
+    symbol: str
+    side: Side
+    order_type: str
+    quantity: Decimal
+    price: Decimal | None = None
+
+
 def ends_order(event: Event) -> bool:
     """Whether `event` leaves its order with nothing resting: refused, canceled, or filled
     in full."""

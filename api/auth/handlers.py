@@ -8,8 +8,11 @@ from typing import Any
 
 from api.auth import sessions
 from api.auth.tokens import TokenIssuer
-from api.base import BaseHandler
+from api.base import BaseHandler, validated
+from api.endpoint import endpoint
 from api.errors import ApiError
+from api.ratelimit import AUTH
+from api.schemas.auth import LoginRequest, LogoutOut, LogoutRequest, RefreshRequest, TokenPair, UserOut
 from storage.users import get_user
 from trading.clock import ns_to_datetime
 
@@ -40,33 +43,60 @@ class _AuthHandler(BaseHandler):
 class LoginHandler(_AuthHandler):
     """JSON `{username or email, password}` or OAuth2's form `username=&password=`."""
 
+    rate_limit = AUTH
+
+    @endpoint(
+        "Log in", body=LoginRequest, form=True, response=TokenPair, tags=("auth",),
+        errors=("INVALID_CREDENTIALS", "ACCOUNT_LOCKED"),
+        description="A token pair for a username (or email) and password; also OAuth2's "
+        "password flow as a form. Five failures in a row lock the user for 15 minutes.",
+    )
     async def post(self) -> None:
         body = self.body_fields()
         if "username" not in body and "email" in body:
             body["username"] = body["email"]
-        username, password = self._required_strings(body, "username", "password")
+        self._required_strings(body, "username", "password")
+        request = validated(LoginRequest, body, "body")
+        assert request.username is not None
         engine, tokens = self._parts()
-        self.write_json(await self.in_executor(sessions.login, engine, tokens, username, password, self._now()))
+        pair = await self.in_executor(sessions.login, engine, tokens, request.username, request.password, self._now())
+        self.write_model(TokenPair.model_validate(pair))
 
 
 class RefreshHandler(_AuthHandler):
     """`{refresh_token}` -> a new pair; the old refresh token is spent."""
 
+    rate_limit = AUTH
+
+    @endpoint(
+        "Renew the token pair", body=RefreshRequest, response=TokenPair, tags=("auth",),
+        errors=("INVALID_TOKEN", "TOKEN_EXPIRED"),
+        description="A new pair for a refresh token, which this use spends (rotation); "
+        "reusing a spent one revokes its successor too.",
+    )
     async def post(self) -> None:
-        (token,) = self._required_strings(self.body_fields(), "refresh_token")
+        body = self.body_fields()
+        self._required_strings(body, "refresh_token")
+        token = validated(RefreshRequest, body, "body").refresh_token
         engine, tokens = self._parts()
-        self.write_json(await self.in_executor(sessions.refresh, engine, tokens, token, self._now()))
+        self.write_model(TokenPair.model_validate(await self.in_executor(sessions.refresh, engine, tokens, token, self._now())))
 
 
 class LogoutHandler(_AuthHandler):
     """`{refresh_token}` -> 200; that refresh token is revoked. Access tokens run out
     on their own within 30 minutes."""
 
+    @endpoint(
+        "Log out", body=LogoutRequest, response=LogoutOut, tags=("auth",), errors=("INVALID_TOKEN",),
+        description="Revokes the refresh token; access tokens run out on their own.",
+    )
     async def post(self) -> None:
-        (token,) = self._required_strings(self.body_fields(), "refresh_token")
+        body = self.body_fields()
+        self._required_strings(body, "refresh_token")
+        token = validated(LogoutRequest, body, "body").refresh_token
         engine, tokens = self._parts()
         await self.in_executor(sessions.logout, engine, tokens, token, self._now())
-        self.write_json({"success": True, "message": "logged out"})
+        self.write_model(LogoutOut(success=True, message="logged out"))
 
 
 class MeHandler(_AuthHandler):
@@ -74,9 +104,10 @@ class MeHandler(_AuthHandler):
 
     required_role = "viewer"
 
+    @endpoint("The caller's own user", response=UserOut, tags=("auth",), errors=("INVALID_TOKEN",))
     async def get(self) -> None:
         engine, _ = self._parts()
         user = await self.in_executor(get_user, engine, self.current_user.user_id)
         if user is None or not user.is_active:
             raise ApiError(401, "INVALID_TOKEN", "the token's user is gone or disabled")
-        self.write_json(sessions.user_body(user))
+        self.write_model(UserOut.model_validate(sessions.user_body(user)))

@@ -38,7 +38,7 @@ class PageQuery(Model):
     """`?limit=` (default 50, max 500) and `?offset=`."""
 
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=2**31 - 1)  # a database's OFFSET is a bounded integer
 
 
 class Page(BaseModel, Generic[T]):

@@ -48,7 +48,7 @@ def test_it_answers_health_within_5_s_and_exits_0_within_5_s(daemon, signum):
     assert took < 5.0
     messages = [entry["msg"] for entry in daemon.log_entries()]
     boot_steps = [m.split()[2] for m in messages if m.startswith("boot step ")]
-    assert boot_steps == ["database", "journal", "exchanges", "feeds", "bots", "http"]
+    assert boot_steps == ["database", "journal", "exchanges", "feeds", "bots", "relay", "http"]
     assert any(m.startswith("stopped in ") for m in messages)
 
 

@@ -117,7 +117,13 @@ def test_http_requests_are_counted_by_route_template(scraped):
 
 def test_features_not_built_are_absent_not_faked(scraped):
     names = {family.name for family in text_string_to_metric_families(scraped.text)}
-    assert not [name for name in names if any(word in name for word in ("websocket", "ws_", "circuit", "ccxt"))]
+    assert not [name for name in names if any(word in name for word in ("circuit", "ccxt"))]
+
+
+def test_websocket_families_are_there_from_the_start(scraped):
+    assert scraped.values("traderd_websocket_connections") == [0.0]
+    kinds = {labels["kind"] for labels in scraped.label_sets("traderd_websocket_messages_sent_total")}
+    assert {"market", "orders", "bots", "bot", "account", "system", "control"} <= kinds
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None,

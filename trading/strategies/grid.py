@@ -620,6 +620,11 @@ class GridStrategy(Strategy):
         return interval.base if interval.funded else self._run.start_base[index]
 
     @property
+    def last_price(self) -> Decimal | None:
+        """The price the bot is valued at: the last ticker, or the last fill after a replay."""
+        return self._price if self._run is not None else None
+
+    @property
     def completed_cycles(self) -> tuple[CompletedCycle, ...]:
         return tuple(self._cycles) if self._run is not None else ()
 

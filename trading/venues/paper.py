@@ -212,6 +212,10 @@ class PaperVenue:
         """The last price seen for `symbol`, None before its first ticker."""
         return self._last.get(symbol)
 
+    def last_prices(self) -> dict[str, Decimal]:
+        """The last price seen of every symbol that has had a ticker."""
+        return dict(self._last)
+
     @property
     def trade_count(self) -> int:
         """Fills booked so far; the next trade id is `{account_id}-{trade_count + 1}`."""

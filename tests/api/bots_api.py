@@ -1,0 +1,138 @@
+"""A live API with bots that really run: the in-process trading stack (journal, risk, paper
+exchanges, an XRP/USDT feed that moves when a test says), the status board, the daemon's
+`Fleet` for bot actors, and users with tokens. `alice` owns the paper account `alice-paper`;
+`bob` owns `bob-paper` (no exchange runs it); the config account `paper` has no owner."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import insert
+
+from actors.bot_status import BotStatusBoard, BotStatuses
+from actors.exchange import AwaitReady, ExchangeActor
+from actors.messages import GetExchangeStatus, GetFeedStatus
+from actors.reply import FutureReply
+from actors.risk import exchange_name
+from actors.supervisor import ChildSpec
+from api.app import make_app
+from api.auth.tokens import TokenIssuer
+from api.bridge import ActorGateway
+from api.context import ApiContext
+from config.schema import GridConfig
+from daemon.fleet import Fleet
+from storage import bot_projections  # noqa: F401  (registers the projectors)
+from storage.config_sync import ConfigAccount, ConfigBot, sync_config_objects
+from storage.models import AccountRow
+from tests.actors.trading_stack import ACCOUNT, TradingStack
+from tests.api.auth_helpers import SECRET, access_token, add_user
+from tests.api.conftest import LiveServer, Response
+from trading.clock import SYSTEM_CLOCK
+from trading.venues.paper import PaperVenue
+from trading.venues.paper_markets import paper_market
+
+SYMBOL = "XRP/USDT"
+FEE = Decimal("0.001")
+ALICE_ACCOUNT = "alice-paper"
+BOB_ACCOUNT = "bob-paper"
+BALANCES = {"USDT": Decimal("1000"), "XRP": Decimal("0")}
+GRID = {"lower_price": "1.00", "upper_price": "1.20", "grid_count": 10, "order_amount": "10"}
+CONFIG_BOT = "xrp-config"
+T = TypeVar("T")
+
+
+class BotsApi:
+    def __init__(self, engine: Any, scheduler: Any, bus: Any) -> None:
+        self.engine = engine
+        market = paper_market(SYMBOL, FEE, FEE)
+        self.stack = TradingStack(engine, scheduler, bus, markets={SYMBOL: market}, balances=dict(BALANCES))
+        self.users = {name: add_user(engine, name, role) for name, role in (
+            ("alice", "trader"), ("bob", "trader"), ("vera", "viewer"), ("root", "admin"),
+        )}
+        now = datetime.now(timezone.utc)
+        with engine.begin() as connection:
+            for account, owner in ((ALICE_ACCOUNT, "alice"), (BOB_ACCOUNT, "bob")):
+                connection.execute(insert(AccountRow.__table__).values(
+                    id=account, owner_id=self.users[owner], name=account, exchange="paper", source="api",
+                    is_testnet=False, created_at=now, updated_at=now,
+                ))
+        config_grid = GridConfig.model_validate(GRID).model_dump_json()
+        sync_config_objects(engine, [ConfigAccount(id=ACCOUNT, exchange="paper")], [ConfigBot(
+            config_key=CONFIG_BOT, account_id=ACCOUNT, name="config grid", strategy="grid", symbol=SYMBOL,
+            config_json=config_grid,
+        )])
+        self.stack.start(ChildSpec(exchange_name(ALICE_ACCOUNT), ExchangeActor, {
+            "account_id": ALICE_ACCOUNT,
+            "venue_factory": lambda: PaperVenue(ALICE_ACCOUNT, {SYMBOL: market}, dict(BALANCES), SYSTEM_CLOCK),
+            "store": self.stack.store, "bus": bus, "directory": self.stack.directory,
+        }))
+        ready = FutureReply()
+        self.stack.directory.tell(exchange_name(ALICE_ACCOUNT), AwaitReady(reply=ready))
+        ready.wait(10)
+        self.feed = self.stack.add_feed(SYMBOL)  # "feed:XRP/USDT": feed id = the symbol
+        self.statuses = BotStatuses()
+        self.stack.start(ChildSpec("bot-status", BotStatusBoard, {"bus": bus, "statuses": self.statuses}))
+        markets = {ACCOUNT: {SYMBOL: market}, ALICE_ACCOUNT: {SYMBOL: market}, BOB_ACCOUNT: {SYMBOL: market}}
+        self.fleet = Fleet(
+            root=self.stack.root, directory=self.stack.directory, statuses=self.statuses, engine=engine,
+            clock=SYSTEM_CLOCK, store=self.stack.store, bus=bus, markets=markets,
+            feed_of=lambda symbol: symbol if symbol == SYMBOL else None,
+            initial_balances=lambda account: dict(BALANCES),
+        )
+        gateway = ActorGateway(
+            tell=self.stack.directory.tell, tell_supervisor=lambda message: False,
+            exchanges={ACCOUNT: exchange_name(ACCOUNT), ALICE_ACCOUNT: exchange_name(ALICE_ACCOUNT)},
+            feeds={SYMBOL: self.feed}, timeout_s=5.0,
+        )
+        context = ApiContext(
+            version="9.9.9", engine=engine, tokens=TokenIssuer(SECRET), actors=gateway, bots=self.fleet,
+        )
+        self.server = LiveServer(make_app(context))
+        self.tokens = {name: access_token(self.server, name) for name in self.users}
+
+    def close(self) -> None:
+        self.server.close()
+
+    def price(self, price: str) -> None:
+        """Publish a price and wait until the feed emitted it and both paper exchanges got it."""
+        self.stack.publish(self.feed, price)
+        for name, query in (
+            (self.feed, GetFeedStatus),
+            (exchange_name(ACCOUNT), GetExchangeStatus),
+            (exchange_name(ALICE_ACCOUNT), GetExchangeStatus),
+        ):
+            reply = FutureReply()
+            self.stack.directory.tell(name, query(reply=reply))
+            reply.wait(10)
+
+    def call(self, method: str, path: str, user: str, body: Any = None) -> Response:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        elif method in ("POST", "PUT", "PATCH"):
+            data = b""
+        return self.server.request(method, f"/api/v1{path}", data, headers)
+
+    def create(self, user: str = "alice", **fields: Any) -> Response:
+        body = {"name": "xrp grid", "strategy": "grid", "account_id": ALICE_ACCOUNT, "symbol": SYMBOL,
+                "config": GRID, **fields}
+        return self.call("POST", "/bots", user, body)
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 10.0, what: str = "the condition") -> T:
+    """The first truthy `probe()`; fails after `timeout` seconds without one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s (last: {value!r})")
+        time.sleep(0.05)
