@@ -22,6 +22,8 @@ from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.test_daemon_api import PASSWORD, request
 
 D = Decimal
+# Up to above the highest price of the example candles (1.2214): the start always buys
+# base at market, and levels 0.003 apart complete a cycle within seconds of replay.
 GRID = {"lower_price": "1.10", "upper_price": "1.25", "grid_count": 50, "order_amount": "10"}
 INITIAL_USDT = D("1000")
 
