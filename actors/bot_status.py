@@ -68,7 +68,7 @@ class BotStatusBoard(SupervisedActor):
         self.bus.subscribe(BOTS, self.actor_ref)
         self.bus.subscribe(SYSTEM_TOPIC, self.actor_ref)
 
-    def on_stop(self) -> None:
+    def on_release(self) -> None:
         self.bus.unsubscribe_all(self.actor_ref)
 
     def on_bot_status_changed(self, event: BotStatusChanged) -> None:

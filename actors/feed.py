@@ -24,7 +24,6 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable
 
 import pykka
@@ -223,18 +222,8 @@ class MarketFeedActor(SupervisedActor):
         self._due = self._monotonic()
         self._schedule_next_step()
 
-    def on_stop(self) -> None:
+    def on_release(self) -> None:
         self._cancel_timer()
-
-    def on_failure(
-        self,
-        exception_type: type[BaseException] | None,
-        exception_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        # Pykka skips on_stop after a failure; the timer must not outlive the actor.
-        self._cancel_timer()
-        super().on_failure(exception_type, exception_value, traceback)
 
     # -- messages -----------------------------------------------------------------------
 

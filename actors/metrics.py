@@ -274,14 +274,7 @@ class MetricsActor(SupervisedActor):
         self._timer = self.scheduler.tell_every(self.poll_interval_s, self.actor_ref, lambda: Tick(timer=POLL))
         self._count_statuses()
 
-    def on_stop(self) -> None:
-        self._quit()
-
-    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
-        self._quit()  # Pykka skips on_stop after a failure
-        super().on_failure(exception_type, exception_value, traceback)
-
-    def _quit(self) -> None:
+    def on_release(self) -> None:
         self.bus.unsubscribe_all(self.actor_ref)
         if self._timer is not None:
             self._timer.cancel()

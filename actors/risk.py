@@ -81,7 +81,7 @@ class RiskActor(SupervisedActor):
             # After a restart the count comes from the orders the journal holds open.
             self.open_orders = self._load_open_orders()
 
-    def on_stop(self) -> None:
+    def on_release(self) -> None:
         self.bus.unsubscribe_all(self.actor_ref)
 
     def on_submit_order(self, command: SubmitOrder) -> None:

@@ -92,12 +92,21 @@ class SupervisedActor(pykka.ThreadingActor):
             dispatch[message_type] = name
         return None if name is None else getattr(self, name)
 
+    def on_release(self) -> None:
+        """Let go of what would outlive the actor (bus subscriptions, timers). Runs on stop
+        and after a failure: Pykka ends a failed actor without calling `on_stop`, so
+        subclasses free such things here rather than in `on_stop`."""
+
+    def on_stop(self) -> None:
+        self.on_release()
+
     def on_failure(
         self,
         exception_type: type[BaseException] | None,
         exception_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self.on_release()
         if self.supervisor is None:
             return
         try:
