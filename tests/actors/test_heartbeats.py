@@ -17,22 +17,14 @@ from storage.journal_store import JournalStore
 from tests.actors.helpers import SwitchableStore
 from tests.actors.test_journal import SampleRecorded
 from trading.events import BotStatusChanged
-
-
-def wait_until(check, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+from tests.waiting import eventually
 
 
 def test_the_supervisor_beats_on_each_sweep(scheduler, bus):
     heartbeat = Heartbeat()
     time.sleep(0.3)
     Supervisor.start(name="supervisor", scheduler=scheduler, bus=bus, sweep_interval_s=0.05, heartbeat=heartbeat)
-    assert wait_until(lambda: heartbeat.age_s() < 0.2)
+    assert eventually(lambda: heartbeat.age_s() < 0.2)
 
 
 
@@ -44,12 +36,12 @@ def test_the_journal_beats_while_it_ticks_and_its_backlog_stalls_while_the_datab
         name="journal", store=store, scheduler=scheduler, flush_interval_ms=20, heartbeat=heartbeat
     )
     journal.tell(SampleRecorded(bot_id="b1", amount=Decimal(1)))
-    assert wait_until(lambda: heartbeat.backlog == 1)
+    assert eventually(lambda: heartbeat.backlog == 1)
     time.sleep(0.5)
     assert heartbeat.age_s() < 0.3  # still ticking ...
     assert heartbeat.stalled_s() >= 0.4  # ... but writing nothing
     store.up = True
-    assert wait_until(lambda: heartbeat.backlog == 0 and heartbeat.stalled_s() < 0.5, timeout=10)
+    assert eventually(lambda: heartbeat.backlog == 0 and heartbeat.stalled_s() < 0.5, timeout=10)
 
 
 def test_the_board_keeps_each_bots_latest_status(bus):
@@ -61,6 +53,6 @@ def test_the_board_keeps_each_bots_latest_status(bus):
     bus.publish(BOTS, BotStatusChanged(bot_id="b", status="running"))
     bus.publish(BOTS, BotStatusChanged(bot_id="b", status="running"))
     bus.publish(SYSTEM_TOPIC, ActorGaveUp(name="bot:a", restarts=5, error="boom"))
-    assert wait_until(lambda: statuses.get("a") == "error")
+    assert eventually(lambda: statuses.get("a") == "error")
     assert statuses.count("running") == 1
     assert len(changes) == 3  # a repeated status is no change

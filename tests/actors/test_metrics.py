@@ -4,8 +4,6 @@ real database, counted into an isolated registry."""
 from __future__ import annotations
 
 import queue
-import time
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -27,19 +25,11 @@ from trading.grid.geometry import GridParams
 from trading.markets import Side
 from trading.strategies.grid import GridStrategy
 from trading.venues.paper_markets import paper_market
+from tests.waiting import eventually
 
 D = Decimal
 XRP = paper_market("XRP/USDT", maker_fee=D("0.001"), taker_fee=D("0.001"))
 GRID = GridParams(lower_price=D("1.00"), upper_price=D("1.20"), grid_count=10, order_amount=D("20"))
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def sample(metrics: ActorMetrics, name: str, **labels: str) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import queue
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -29,6 +28,7 @@ from tests.api.conftest import LiveServer
 from tests.api.tcp_proxy import TcpProxy
 from tests.conftest import POSTGRES_URL_VARIABLE
 from trading.venues.paper_markets import paper_market
+from tests.waiting import eventually
 
 XRP = paper_market("XRP/USDT", maker_fee=Decimal("0.001"), taker_fee=Decimal("0.001"))
 EXCHANGE = exchange_name(ACCOUNT)
@@ -71,16 +71,6 @@ def server(engine: Engine, stack) -> Iterator[LiveServer]:
     live.close()
 
 
-def wait_for(condition, timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def test_ready_is_200_with_every_component_ok(stack, server):
     trading, feed = stack
     assert server.request("GET", "/health/ready").body["components"]["feeds"]["feeds"]["xrp"]["last_event_age_s"] is None
@@ -121,7 +111,7 @@ def test_a_given_up_bot_is_reported_but_the_daemon_stays_ready(stack, server):
     trading.start(ChildSpec("bot:doomed", Worker, {"log": queue.Queue(), "fail_on_start": True},
                             policy=RestartPolicy(max_restarts=0)))
 
-    actors = wait_for(lambda: (b := server.request("GET", "/health/ready").body)["components"]["actors"]["gave_up"] and b)
+    actors = eventually(lambda: (b := server.request("GET", "/health/ready").body)["components"]["actors"]["gave_up"] and b)
 
     assert actors["status"] == "ready"
     assert actors["components"]["actors"]["gave_up"] == ["bot:doomed"]

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 from tests.api.ws_helpers import ClientLoop
 from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.test_daemon_api import PASSWORD, request
+from tests.waiting import eventually
 
 D = Decimal
 # Up to above the highest price of the example candles (1.2214): the start always buys
@@ -49,17 +49,6 @@ def login(daemon: DaemonProcess, name: str) -> str:
     status, pair = request(daemon, "POST", "/api/v1/auth/login", {"username": name, "password": PASSWORD})
     assert status == 200, pair
     return pair["access_token"]
-
-
-def eventually(probe: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        time.sleep(0.2)
 
 
 def test_a_trader_runs_a_paper_grid_bot_over_http_and_websocket_and_nobody_else_sees_it(daemon):

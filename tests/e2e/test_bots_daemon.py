@@ -3,15 +3,14 @@ account, and a restart brings a running one back."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.test_daemon_api import PASSWORD, add_admin, request
+from tests.waiting import eventually
 
 # Above the highest price of the example candles (1.2214), so the start always buys base
 # at market and trades at once, wherever the replay is.
@@ -23,17 +22,6 @@ def daemon(tmp_path: Path) -> Iterator[DaemonProcess]:
     process = DaemonProcess(tmp_path)
     yield process
     process.kill()
-
-
-def eventually(probe: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        time.sleep(0.2)
 
 
 def login(daemon: DaemonProcess) -> str:
