@@ -9,6 +9,10 @@ Prices arrive conflated (`MarketDataReady`: the latest price, with the range sin
 last one), so a slow bot never builds a backlog. Each price and each order event is
 followed by `strategy.decide()`, whose orders go to the risk actor and whose cancels go
 straight to the exchange actor.
+
+After any message that changed its figures (status, price, fills) it publishes a
+`BotFigures` on `BOT_VIEW`: the API's read model of bots answers from those, never by
+asking the actor.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ import pykka
 from actors.bus import EventBus
 from actors.directory import ActorDirectory
 from actors.feed import SubscribeMarketData
-from actors.messages import BotState, Flush, GetBotState
+from actors.messages import FIGURE_FIELDS, BotFigures, BotState, Flush, GetBotState
 from actors.reply import ActorReply, Reply
 from actors.risk import JOURNAL, RISK, exchange_name
 from actors.supervised import SupervisedActor
-from actors.topics import BOTS, bot_topic
+from actors.topics import BOT_VIEW, BOTS, bot_topic
 from storage.journal_store import JournalStore
 from trading.clock import Clock
 from trading.events import BotStatusChanged, CancelOrder, OrderDenied, OrderSubmitted, SubmitOrder
@@ -157,6 +161,15 @@ class BotActor(SupervisedActor):
         self._sequence = 0
         self._seen: set[str] = set()
         self._early: list[Event] | None = []  # events that arrive while restoring
+        self._figures_dirty = False
+        self._figures_seq = 0
+        self._figures_last: tuple[Any, ...] | None = None
+
+    def on_receive(self, message: Any) -> Any:
+        result = super().on_receive(message)
+        if self._figures_dirty:
+            self._publish_figures()
+        return result
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -165,7 +178,7 @@ class BotActor(SupervisedActor):
         self.bus.subscribe(bot_topic(self.bot_id), self.actor_ref)
         self._tell(JOURNAL, Flush(reply=ActorReply(self.actor_ref, _restore_message)))
 
-    def on_stop(self) -> None:
+    def on_release(self) -> None:
         self.bus.unsubscribe_all(self.actor_ref)
 
     def on_restore_bot(self, message: RestoreBot) -> None:
@@ -203,6 +216,7 @@ class BotActor(SupervisedActor):
         if event.message_id in self._seen:
             return
         self._seen.add(event.message_id)
+        self._figures_dirty = True
         if isinstance(event, OrderSubmitted):
             sequence = sequence_of(self.tag, event.client_order_id)
             if sequence is not None:
@@ -243,6 +257,7 @@ class BotActor(SupervisedActor):
                 self._tell(JOURNAL, event)
                 self._fold(event)
         self.strategy.on_ticker(ticker)
+        self._figures_dirty = True
         if self.status == RUNNING and self.strategy.stop_reason is not None:
             self._begin_stop(
                 cancel_orders=True,
@@ -269,6 +284,7 @@ class BotActor(SupervisedActor):
             bot_id=self.bot_id, status=self.status, error_message=self.error_message,
             price=getattr(strategy, "last_price", None),  # a grid's; other strategies may not say
             performance=strategy.performance() if strategy is not None else {},
+            seq=self._figures_seq, actor=self.actor_urn,
         ))
 
     def _on_order_event(self, event: Event) -> None:
@@ -330,10 +346,30 @@ class BotActor(SupervisedActor):
             return
         self.status = status
         self.error_message = error_message
+        self._figures_dirty = True
         event = BotStatusChanged(bot_id=self.bot_id, status=status, error_message=error_message)
         self._tell(JOURNAL, event)
         self.bus.publish(bot_topic(self.bot_id), event)
         self.bus.publish(BOTS, event)
+
+    def _publish_figures(self) -> None:
+        """Publish the figures if they differ from the last ones published."""
+        self._figures_dirty = False
+        strategy = self.strategy
+        if strategy is None:
+            return
+        performance = strategy.performance()
+        figures = {name: performance[name] for name in FIGURE_FIELDS if name in performance}
+        price = getattr(strategy, "last_price", None)
+        current = (self.status, self.error_message, price, tuple(figures.values()))
+        if current == self._figures_last:
+            return
+        self._figures_last = current
+        self._figures_seq += 1
+        self.bus.publish(BOT_VIEW, BotFigures(
+            bot_id=self.bot_id, actor=self.actor_urn, seq=self._figures_seq, status=self.status,
+            error_message=self.error_message, price=price, performance=figures,
+        ))
 
     def _context(self) -> StrategyContext:
         return StrategyContext(

@@ -5,7 +5,9 @@ in batches: a batch commits when it reaches `batch_size` events, when its oldest
 `flush_interval_ms` old (checked on a scheduler `Tick`), on `Flush`, on stop, and as soon
 as the mailbox is empty for events whose class sets `commit_at_once` (order submissions
 and fills) and for `PersistThen`: a burst of those shares one commit (group commit).
-`PersistThen` confirmations are told only after their events committed.
+`PersistThen` confirmations are told only after their events committed. After a commit
+that changed bots' rows or fills it publishes `BotsCommitted` (the API's read model of bots
+reloads those rows then, never before the database has them).
 
 If the database refuses a batch (it is down, or locked), the events stay in memory and a
 later flush tries again, backing off up to `MAX_RETRY_DELAY_S`: the journal never drops
@@ -22,8 +24,9 @@ import pykka
 
 from actors.bus import SYSTEM_TOPIC, EventBus
 from actors.heartbeat import Heartbeat
-from actors.messages import Flush, GetJournalStatus, JournalStatus, PersistThen, Tick
+from actors.messages import ActorGaveUp, BotsCommitted, Flush, GetJournalStatus, JournalStatus, PersistThen, Tick
 from actors.scheduler import Scheduler, Timer
+from actors.topics import BOT_VIEW
 from actors.supervised import SupervisedActor, describe_error
 from trading.messages import Event
 
@@ -33,6 +36,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FLUSH_TIMER = "journal-flush"
+BOT_ROW_EVENTS = frozenset({
+    "BotCreated", "BotChanged", "BotDeleted", "ConfigBotSynced", "BotStatusChanged", "OrderFilled",
+})
+"""Events whose projections change what `GET /bots/{id}` shows of a bot's row (and its
+last fill)."""
+BOT_PREFIX = "bot:"
 MAX_RETRY_DELAY_S = 5.0
 
 
@@ -182,6 +191,23 @@ class JournalActor(SupervisedActor):
         self.last_error = None
         self._retry_at = 0.0
         self._confirm()
+        self._announce(batch)
+
+    def _announce(self, batch: Sequence[Event]) -> None:
+        """Publish which bots' rows the committed `batch` changed (see the docstring)."""
+        if self.bus is None:
+            return
+        bot_ids: set[str] = set()
+        for event in batch:
+            name = type(event).__name__
+            if name in BOT_ROW_EVENTS:
+                bot_id = getattr(event, "bot_id", None)
+                if bot_id is not None:
+                    bot_ids.add(bot_id)
+            elif isinstance(event, ActorGaveUp) and event.name.startswith(BOT_PREFIX):
+                bot_ids.add(event.name.removeprefix(BOT_PREFIX))
+        if bot_ids:
+            self.bus.publish(BOT_VIEW, BotsCommitted(bot_ids=frozenset(bot_ids)))
 
     def _confirm(self) -> None:
         """Tell each `PersistThen` sender that its events are committed."""

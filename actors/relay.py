@@ -8,6 +8,9 @@ whenever its mailbox is empty, so a burst of a hundred fills costs the loop one 
 
 After a bot's fill it asks that bot for its profit (`GetBotProfit` with an `ActorReply`:
 no blocking), at most one question per bot at a time, and relays the answer too.
+
+It also relays what the API's read model of bots needs (`BOT_VIEW`: the bots' `BotFigures`
+and the journal's `BotsCommitted`); the WebSocket side ignores those.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from actors.bot import BotProfit, GetBotProfit
 from actors.bus import SYSTEM_TOPIC, EventBus
 from actors.directory import ActorDirectory
 from actors.feed import SubscribeMarketData, UnsubscribeMarketData
+from actors.messages import BotFigures, BotsCommitted
 from actors.reply import ActorReply
 from actors.supervised import SupervisedActor
-from actors.topics import BOTS, ORDERS, account_topic
+from actors.topics import BOT_VIEW, BOTS, ORDERS, account_topic
 from trading.events import OrderFilled
 from trading.market_data import TickerUpdated
 from trading.messages import Command, Event
@@ -78,21 +82,14 @@ class RelayActor(SupervisedActor):
 
     def on_start(self) -> None:
         super().on_start()
-        for topic in (ORDERS, BOTS, SYSTEM_TOPIC):
+        for topic in (ORDERS, BOTS, BOT_VIEW, SYSTEM_TOPIC):
             self.bus.subscribe(topic, self.actor_ref)
         for account_id in self._accounts:
             self.bus.subscribe(account_topic(account_id), self.actor_ref)
         for feed in self.feed_names:
             self.directory.tell(feed, SubscribeMarketData(ref=self.actor_ref))
 
-    def on_stop(self) -> None:
-        self._quit()
-
-    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
-        self._quit()  # Pykka skips on_stop after a failure
-        super().on_failure(exception_type, exception_value, traceback)
-
-    def _quit(self) -> None:
+    def on_release(self) -> None:
         self.bus.unsubscribe_all(self.actor_ref)
         for feed in self.feed_names:
             self.directory.tell(feed, UnsubscribeMarketData(ref=self.actor_ref))
@@ -132,6 +129,12 @@ class RelayActor(SupervisedActor):
         if message.bot_id in self._ask_again:
             self._ask_again.discard(message.bot_id)
             self._ask_profit(message.bot_id)
+
+    def on_bot_figures(self, figures: BotFigures) -> None:
+        self._batch.append(figures)
+
+    def on_bots_committed(self, notice: BotsCommitted) -> None:
+        self._batch.append(notice)
 
     def on_watch_account(self, command: WatchAccount) -> None:
         self._watch(command.account_id)

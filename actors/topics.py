@@ -8,6 +8,8 @@ from actors.bus import EventBus
 
 ORDERS = "orders"
 BOTS = "bots"
+BOT_VIEW = "bot-view"
+"""`BotFigures` from bots and `BotsCommitted` from the journal, for the API's read model."""
 
 
 def bot_topic(bot_id: str) -> str:

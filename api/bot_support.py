@@ -1,5 +1,9 @@
 """What the bot handlers share: finding a caller's bot, journaling a change, and a bot's
-figures (live from its actor, else rebuilt from its journal), rounded for the wire."""
+figures (live from its actor, else rebuilt from its journal), rounded for the wire.
+
+Summaries (`GET /bots`, `GET /bots/{id}`) take their figures from the read model
+(`api.bot_view`) when the process has one: memory only, unless it is behind.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from sqlalchemy.engine import Row
 
 from actors.messages import BotState, Flush, GetBotState
 from api.bot_replay import Replayed, replay_grid_bot
+from api.bot_view import BotView, Snapshot
 from api.bridge import ActorGateway, ActorUnavailable
 from api.control import BotControl, BotDefinition
 from api.errors import ApiError
@@ -70,6 +75,58 @@ class BotHandler(ScopedHandler):
             raise ApiError(503, "ACTOR_UNAVAILABLE", "no actors run in this process")
         return gateway
 
+    @property
+    def bot_view(self) -> BotView | None:
+        """The read model of bots; None where no relay feeds one (then read the database)."""
+        view = self.context.bot_view if self.context is not None else None
+        if view is not None:
+            view.start()
+        return view
+
+    async def refresh_view(self, bot_id: str) -> None:
+        """After a write of ours: the read model reads the bot again, so it shows at once."""
+        view = self.bot_view
+        if view is not None:
+            await view.reload(bot_id)
+
+    async def summary_figures(self, row: Row[Any]) -> Figures:
+        """`figures(row)`, from the read model when there is one: the bot's published
+        figures while an actor runs it, else its journal replayed once and kept."""
+        view = self.bot_view
+        if view is None:
+            return await self.figures(row)
+        known = self.known_figures(view, row)
+        if known is not None:
+            return as_figures(row, *known)
+        control = self.context.bots if self.context is not None else None
+        actor_status = control.status(row.id) if control is not None else None
+        if actor_status is not None:
+            state = await self.live_state(row.id)  # behind (or never heard): ask, keep the answer
+            if state is not None and state.performance:
+                view.keep_state(state)
+                return Figures(state.status, state.error_message, state.price, state.performance, True)
+            if state is not None:  # still restoring: as `figures` does
+                return await self._replayed_figures(row, state)
+        kept = view.replayed(row.id)
+        if kept is None:
+            ticket = view.ticket()
+            figures = await self._replayed_figures(row, None)
+            view.keep_replayed(row.id, ticket, Snapshot(figures.status, figures.error_message, figures.price, figures.performance))
+            return figures
+        return as_figures(row, kept, False)
+
+    def known_figures(self, view: BotView, row: Row[Any]) -> tuple[Snapshot, bool] | None:
+        """The read model's figures of the bot and whether they are live, if it has them
+        now (memory only): the actor's published ones while an actor runs it and they
+        agree with its status, else the kept replay."""
+        control = self.context.bots if self.context is not None else None
+        actor_status = control.status(row.id) if control is not None else None
+        if actor_status is not None:
+            live = view.live(row.id, actor_status)
+            return (live, True) if live is not None else None
+        kept = view.replayed(row.id)
+        return (kept, False) if kept is not None else None
+
     async def find_bot(self, bot_id: str) -> Row[Any]:
         """The caller's bot (any bot for an admin); 404 BOT_NOT_FOUND for anyone else's."""
         row = await self.in_executor(find_bot, self.engine, bot_id, self.owner)
@@ -108,6 +165,9 @@ class BotHandler(ScopedHandler):
         state = await self.live_state(row.id)
         if state is not None and state.performance:
             return Figures(state.status, state.error_message, state.price, state.performance, True)
+        return await self._replayed_figures(row, state)
+
+    async def _replayed_figures(self, row: Row[Any], state: BotState | None) -> Figures:
         replayed = await self.replay(row)
         status = state.status if state is not None else row.status
         error = state.error_message if state is not None else row.error_message
@@ -142,6 +202,13 @@ class BotHandler(ScopedHandler):
             ))
         except (GridConfigError, pydantic.ValidationError):
             return None
+
+
+def as_figures(row: Row[Any], snapshot: Snapshot, live: bool) -> Figures:
+    """A read model's snapshot as `Figures`; a replay's status is the row's (it may be newer)."""
+    if live:
+        return Figures(snapshot.status, snapshot.error_message, snapshot.price, snapshot.performance, True)
+    return Figures(row.status, row.error_message, snapshot.price, snapshot.performance, False)
 
 
 def definition(row: Row[Any]) -> BotDefinition:

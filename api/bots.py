@@ -4,20 +4,26 @@ Every change is an event for the journal (`trading.bot_events`; the projectors i
 `storage.bot_projections` update `bots`); a handler answers after the journal committed
 it. Running bots is the daemon's (`api.control.BotControl`). Config-file bots are visible
 to admins only and read-only except start and stop; another user's bot is a 404.
+
+`GET /bots/{id}` answers from the read model of bots (`api.bot_view`) where there is one,
+so a read costs no database query and no message to the bot; every write here makes the
+read model read the bot again before it answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from decimal import Decimal, InvalidOperation, localcontext
+from datetime import datetime
 from typing import Any
 
 import pydantic
 from sqlalchemy.engine import Row
 
 from api.base import validated
-from api.bot_support import ACTIVE_STATUSES, BotHandler, Figures, Rounding, definition
+from api.bot_support import ACTIVE_STATUSES, BotHandler, Figures, Rounding, as_figures, definition
 from api.control import BotControlError
 from api.endpoint import endpoint
 from api.errors import ApiError
@@ -81,12 +87,16 @@ class BotResource(BotHandler):
     async def bot_out(self, row: Row[Any]) -> BotOut:
         figures: Figures = await self.figures(row)
         last = await self.in_executor(bot_queries.last_fill_times, self.engine, [row.id])
+        return self.summary(row, figures, last.get(row.id))
+
+    def summary(self, row: Row[Any], figures: Figures, last_fill: datetime | None, config: GridConfig | None = None) -> BotOut:
+        """The bot on the wire: its row, its figures rounded to its market, its last fill."""
         perf = figures.performance
         rounding = Rounding(self.market_of(row))
         return BotOut(
             id=row.id, name=row.name, strategy=row.strategy, account_id=row.account_id, exchange=row.exchange,
             symbol=row.symbol, source=row.source, read_only=row.source == "config", owner_id=row.owner_id,
-            config=GridConfig.model_validate_json(row.config),
+            config=config if config is not None else GridConfig.model_validate_json(row.config),
             status=figures.status, error_message=figures.error_message,
             current_price=rounding.price(figures.price),
             grid_profit=rounding.quote(perf["grid_profit"]),
@@ -95,7 +105,7 @@ class BotResource(BotHandler):
             profit_percent=rounding.percent(perf["profit_percent"]),
             total_trades=perf["total_trades"],
             investment_amount=rounding.quote(perf["investment_amount"] or _investment(row)),
-            last_executed_at=last.get(row.id),
+            last_executed_at=last_fill,
             created_at=row.created_at, updated_at=row.updated_at,
             started_at=row.started_at, stopped_at=row.stopped_at,
         )
@@ -113,7 +123,10 @@ class BotsHandler(BotResource):
             self.engine, self.owner, status=query.status, exchange=query.exchange,
             strategy=query.strategy, symbol=_symbol(query.symbol) if query.symbol else None,
         ))
-        bots = await asyncio.gather(*(self.bot_out(row) for row in rows))
+        # One query for the last fills; figures from the read model (no replay per bot).
+        last = await self.in_executor(bot_queries.last_fill_times, self.engine, [row.id for row in rows])
+        figures = await asyncio.gather(*(self.summary_figures(row) for row in rows))
+        bots = [self.summary(row, each, last.get(row.id)) for row, each in zip(rows, figures)]
         with localcontext(MONEY_CONTEXT):
             summary = BotSummary(
                 total_bots=len(bots),
@@ -156,6 +169,7 @@ class BotsHandler(BotResource):
         if create.auto_start:
             await self.start(row)
             row = await self.find_bot(bot_id)
+        await self.refresh_view(bot_id)
         self.write_model(await self.bot_out(row), 201)
 
 
@@ -190,7 +204,28 @@ class BotDetailHandler(BotResource):
 
     @endpoint("Get a bot with its live state", response=BotOut, errors=("BOT_NOT_FOUND",), tags=TAGS)
     async def get(self, bot_id: str) -> None:
-        self.write_model(await self.bot_out(await self.find_bot(bot_id)))
+        view = self.bot_view
+        if view is None:
+            self.write_model(await self.bot_out(await self.find_bot(bot_id)))
+            return
+        entry = view.cached(bot_id) or await view.entry(bot_id)
+        owner = self.owner
+        if entry is None or (owner is not None and entry.row.owner_id != owner):
+            raise ApiError(404, "BOT_NOT_FOUND", f"no bot {bot_id}")
+        # The same row, figures and market make the same bytes: keep them until one changes.
+        known = self.known_figures(view, entry.row)
+        if known is not None:
+            parts = (entry, known[0], self.market_of(entry.row))
+            text = view.body(bot_id, parts)
+            if text is None:
+                model = self.summary(entry.row, as_figures(entry.row, *known), entry.last_fill, entry.config)
+                text = json.dumps(model.model_dump(mode="json"), separators=(",", ":"), default=str)
+                view.keep_body(bot_id, parts, text)
+            self.set_status(200)
+            self.finish(text)
+            return
+        figures = await self.summary_figures(entry.row)
+        self.write_model(self.summary(entry.row, figures, entry.last_fill, entry.config))
 
     @endpoint(
         "Change a bot (config merged)", body=BotUpdate, response=BotOut, tags=TAGS,
@@ -228,6 +263,7 @@ class BotDetailHandler(BotResource):
         if self.context is not None and self.context.bots is not None:
             await self.context.bots.remove_bot(row.id)
         await self.journal(BotDeleted(bot_id=row.id, correlation_id=self.request_id))
+        await self.refresh_view(row.id)
         self.set_status(204)
         self.finish()
 
@@ -265,13 +301,15 @@ class BotDetailHandler(BotResource):
             row = await self.find_bot(bot_id)
             if config != current and self.context is not None and self.context.bots is not None:
                 await self.context.bots.reconfigure_bot(definition(row))
+            await self.refresh_view(row.id)
         self.write_model(await self.bot_out(row))
 
 
 class _LifecycleHandler(BotResource):
     """The four `POST /bots/{id}/<action>` routes."""
 
-    def respond(self, row: Row[Any], action: str, status: str, wanted: str, message: str) -> None:
+    async def respond(self, row: Row[Any], action: str, status: str, wanted: str, message: str) -> None:
+        await self.refresh_view(row.id)
         success = status == wanted
         if not success:
             message = f"the bot is {status}" + (f": {row.error_message}" if status == "error" and row.error_message else "")
@@ -292,7 +330,7 @@ class BotStartHandler(_LifecycleHandler):
             raise ApiError(409, "ALREADY_RUNNING", f"the bot is {status} already")
         status = await self.start(row)
         row = await self.find_bot(bot_id)
-        self.respond(row, "start", status, "running", "bot started")
+        await self.respond(row, "start", status, "running", "bot started")
 
 
 class BotStopHandler(_LifecycleHandler):
@@ -306,7 +344,7 @@ class BotStopHandler(_LifecycleHandler):
             raise ApiError(409, "NOT_RUNNING", f"the bot is {self.live_status(row)}")
         status = await self.control.stop_bot(row.id, cancel_orders=stop.cancel_orders, sell_base=stop.sell_base)
         await self.commit_journal()
-        self.respond(row, "stop", status, "stopped", "bot stopped")
+        await self.respond(row, "stop", status, "stopped", "bot stopped")
 
 
 class BotPauseHandler(_LifecycleHandler):
@@ -318,7 +356,7 @@ class BotPauseHandler(_LifecycleHandler):
             raise ApiError(409, "NOT_RUNNING", f"the bot is {status}; only a running bot can pause")
         status = await self.control.pause_bot(row.id)
         await self.commit_journal()
-        self.respond(row, "pause", status, "paused", "bot paused")
+        await self.respond(row, "pause", status, "paused", "bot paused")
 
 
 class BotResumeHandler(_LifecycleHandler):
@@ -335,7 +373,7 @@ class BotResumeHandler(_LifecycleHandler):
             raise ApiError(409, "NOT_RUNNING", f"the bot is {status}; only a paused bot can resume")
         status = await self.control.resume_bot(row.id)
         await self.commit_journal()
-        self.respond(row, "resume", status, "running", "bot resumed")
+        await self.respond(row, "resume", status, "running", "bot resumed")
 
 
 # -- config validation ----------------------------------------------------------------------

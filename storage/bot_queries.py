@@ -141,3 +141,13 @@ def order_counts(engine: Engine, bot_ids: Sequence[str]) -> tuple[int, int]:
             select(func.count()).select_from(_orders).where(mine, _orders.c.status == "FILLED")
         ).scalar_one()
     return decided, filled
+
+
+def bots_with_last_fills(engine: Engine, bot_ids: Sequence[str]) -> tuple[dict[str, Row[Any]], dict[str, datetime]]:
+    """The bots among `bot_ids` that exist (any owner) and their latest fill times: what the
+    API's read model of bots keeps, in one connection."""
+    ids = list(bot_ids)
+    with engine.connect() as connection:
+        rows = {row.id: row for row in connection.execute(_bots_of(None).where(_bots.c.id.in_(ids)))}
+        last = select(_fills.c.bot_id, func.max(_fills.c.ts)).where(_fills.c.bot_id.in_(ids)).group_by(_fills.c.bot_id)
+        return rows, {bot_id: ts for bot_id, ts in connection.execute(last)}

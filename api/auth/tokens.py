@@ -3,6 +3,10 @@
 Decoding pins the algorithm list to HS256, so `alg: none` and algorithm-swap tokens are
 refused by the library before any claim is looked at; every claim below is required.
 An access token is never accepted where a refresh token is expected, nor the reverse.
+
+Access tokens cannot be revoked (they run out), so `principal` remembers the ones it has
+verified, by their exact text, until they expire: a client's every request after its
+first costs a dict lookup, not an HMAC and a JSON parse (about 25 us).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ ACCESS_TTL_S = 30 * 60
 REFRESH_TTL_S = 7 * 24 * 3600
 MIN_SECRET_BYTES = 32
 _REQUIRED_CLAIMS = ["sub", "type", "jti", "iat", "exp"]
+MAX_VERIFIED = 4096
+"""Verified access tokens remembered at most; past it the memory starts over."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class TokenIssuer:
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
         self._now = now
+        self._verified: dict[str, tuple[Principal, float]] = {}  # token -> (principal, exp)
 
     def __repr__(self) -> str:
         return f"TokenIssuer({ALGORITHM}, access {self.access_ttl_s} s, refresh {self.refresh_ttl_s} s)"
@@ -71,11 +78,20 @@ class TokenIssuer:
 
     def principal(self, token: str) -> Principal:
         """The caller behind an access token; ApiError 401 for anything else."""
+        known = self._verified.get(token)
+        if known is not None:
+            if time.time() < known[1]:  # PyJWT's test: expired once exp <= now
+                return known[0]
+            del self._verified[token]  # and decode says TOKEN_EXPIRED
         claims = self.decode(token, "access")
         role = claims.get("role")
         if role not in ROLE_LEVELS:
             raise ApiError(401, "INVALID_TOKEN", "the token names no known role")
-        return Principal(user_id=claims["sub"], role=role, jti=claims["jti"])
+        principal = Principal(user_id=claims["sub"], role=role, jti=claims["jti"])
+        if len(self._verified) >= MAX_VERIFIED:
+            self._verified.clear()
+        self._verified[token] = (principal, float(claims["exp"]))
+        return principal
 
     def decode(self, token: str, expected_type: str, *, verify_exp: bool = True) -> dict[str, Any]:
         """The claims of a token this issuer signed, of `expected_type`; ApiError 401

@@ -1,27 +1,29 @@
 """A live API with bots that really run: the in-process trading stack (journal, risk, paper
 exchanges, an XRP/USDT feed that moves when a test says), the status board, the daemon's
 `Fleet` for bot actors, and users with tokens. `alice` owns the paper account `alice-paper`;
-`bob` owns `bob-paper` (no exchange runs it); the config account `paper` has no owner."""
+`bob` owns `bob-paper` (no exchange runs it); the config account `paper` has no owner.
+A `RelayActor` feeds the API's read model of bots, as in the daemon (`read_model=False`:
+none, and bot summaries read the database)."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import insert
 
 from actors.bot_status import BotStatusBoard, BotStatuses
 from actors.exchange import AwaitReady, ExchangeActor
 from actors.messages import GetExchangeStatus, GetFeedStatus
+from actors.relay import RelayActor
 from actors.reply import FutureReply
 from actors.risk import exchange_name
 from actors.supervisor import ChildSpec
 from api.app import make_app
 from api.auth.tokens import TokenIssuer
+from api.bot_feed import BotViewFeed
 from api.bridge import ActorGateway
 from api.context import ApiContext
 from config.schema import GridConfig
@@ -43,11 +45,10 @@ BOB_ACCOUNT = "bob-paper"
 BALANCES = {"USDT": Decimal("1000"), "XRP": Decimal("0")}
 GRID = {"lower_price": "1.00", "upper_price": "1.20", "grid_count": 10, "order_amount": "10"}
 CONFIG_BOT = "xrp-config"
-T = TypeVar("T")
 
 
 class BotsApi:
-    def __init__(self, engine: Any, scheduler: Any, bus: Any) -> None:
+    def __init__(self, engine: Any, scheduler: Any, bus: Any, *, read_model: bool = True) -> None:
         self.engine = engine
         market = paper_market(SYMBOL, FEE, FEE)
         self.stack = TradingStack(engine, scheduler, bus, markets={SYMBOL: market}, balances=dict(BALANCES))
@@ -89,9 +90,16 @@ class BotsApi:
             exchanges={ACCOUNT: exchange_name(ACCOUNT), ALICE_ACCOUNT: exchange_name(ALICE_ACCOUNT)},
             feeds={SYMBOL: self.feed}, timeout_s=5.0,
         )
-        context = ApiContext(
+        self.bot_feed = BotViewFeed() if read_model else None
+        if self.bot_feed is not None:
+            self.stack.start(ChildSpec("relay", RelayActor, {
+                "bus": bus, "directory": self.stack.directory, "outlet": self.bot_feed.push,
+            }))
+        self.context = ApiContext(
             version="9.9.9", engine=engine, tokens=TokenIssuer(SECRET), actors=gateway, bots=self.fleet,
+            bot_feed=self.bot_feed,
         )
+        context = self.context
         self.server = LiveServer(make_app(context))
         self.tokens = {name: access_token(self.server, name) for name in self.users}
 
@@ -124,15 +132,3 @@ class BotsApi:
         body = {"name": "xrp grid", "strategy": "grid", "account_id": ALICE_ACCOUNT, "symbol": SYMBOL,
                 "config": GRID, **fields}
         return self.call("POST", "/bots", user, body)
-
-
-def eventually(probe: Callable[[], T | None], timeout: float = 10.0, what: str = "the condition") -> T:
-    """The first truthy `probe()`; fails after `timeout` seconds without one."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s (last: {value!r})")
-        time.sleep(0.05)

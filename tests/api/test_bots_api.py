@@ -10,7 +10,8 @@ import pytest
 from storage.bot_queries import bot_orders
 from storage.config_sync import config_bot_id
 from storage.queries import OPEN_STATUSES
-from tests.api.bots_api import BOB_ACCOUNT, CONFIG_BOT, GRID, SYMBOL, BotsApi, eventually
+from tests.api.bots_api import BOB_ACCOUNT, CONFIG_BOT, GRID, SYMBOL, BotsApi
+from tests.waiting import eventually
 
 
 @pytest.fixture
