@@ -97,12 +97,17 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     full_name: Mapped[str | None] = mapped_column(String(255))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The TOTP secret of a user with two-factor login on: sealed (AES-GCM) when the daemon
+    # has an encryption key, else base32 as is. `totp_pending` holds one set up but not yet
+    # confirmed; `totp_last_step` is the newest 30 s step accepted, so no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     preferences: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    totp_pending: Mapped[str | None] = mapped_column(String(255))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RefreshTokenRow(Base):

@@ -11,7 +11,7 @@ import enum
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from storage.models import RefreshTokenRow
 
@@ -96,9 +96,15 @@ def revoke_refresh_token(engine: Engine, *, jti: str, token: str, now: datetime)
 def revoke_user_refresh_tokens(engine: Engine, user_id: str, now: datetime) -> int:
     """Revoke every live refresh token of a user (password or role change); how many."""
     with engine.begin() as connection:
-        return connection.execute(
-            update(_tokens).where(_tokens.c.user_id == user_id, _tokens.c.revoked_at.is_(None)).values(revoked_at=now)
-        ).rowcount
+        return revoke_all_in(connection, user_id, now)
+
+
+def revoke_all_in(connection: Connection, user_id: str, now: datetime) -> int:
+    """`revoke_user_refresh_tokens` inside the caller's transaction, so the change that
+    calls for it and the revocation commit together."""
+    return connection.execute(
+        update(_tokens).where(_tokens.c.user_id == user_id, _tokens.c.revoked_at.is_(None)).values(revoked_at=now)
+    ).rowcount
 
 
 def _row(jti: str, user_id: str, token: str, expires_at: datetime, now: datetime) -> dict[str, object]:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.errors import UserExists
 from storage.models import ROLES, UserRow
+from storage.refresh_tokens import revoke_all_in
 from trading.messages import new_id
 
 _users = UserRow.__table__
@@ -37,6 +38,8 @@ class User:
     preferences: dict[str, Any] = dataclasses.field(hash=False)
     created_at: datetime
     updated_at: datetime
+    totp_pending: str | None = dataclasses.field(repr=False)
+    totp_last_step: int | None
 
 
 def create_user(
@@ -120,14 +123,39 @@ def record_successful_login(engine: Engine, user_id: str) -> None:
         connection.execute(update(_users).where(row).values(failed_logins=0, locked_until=None))
 
 
-def _one(engine: Engine, condition: Any) -> User | None:
-    with engine.connect() as connection:
-        row = connection.execute(select(_users).where(condition)).first()
-    if row is None:
-        return None
+def update_profile(engine: Engine, user_id: str, changes: dict[str, Any], now: datetime) -> User | None:
+    """Set some of `full_name`, `email` and `preferences` (a dict); the user after, or None
+    if there is no such user. `UserExists` if the new email is taken."""
+    values = {name: changes[name] for name in ("full_name", "email") if name in changes}
+    if "preferences" in changes:
+        values["preferences"] = json.dumps(changes["preferences"], separators=(",", ":"), sort_keys=True)
+    try:
+        with engine.begin() as connection:
+            found = connection.execute(update(_users).where(_users.c.id == user_id).values(**values, updated_at=now)).rowcount
+    except IntegrityError as error:
+        raise UserExists(f"email {changes.get('email')!r} is taken") from error
+    return get_user(engine, user_id) if found else None
+
+
+def set_password_hash(engine: Engine, user_id: str, password_hash: str, now: datetime) -> int:
+    """Change a user's password and revoke all their refresh tokens, in one transaction
+    (a password change ends every other session); how many tokens were revoked."""
+    with engine.begin() as connection:
+        connection.execute(update(_users).where(_users.c.id == user_id).values(password_hash=password_hash, updated_at=now))
+        return revoke_all_in(connection, user_id, now)
+
+
+def user_from_row(row: Any) -> User:
+    """A `User` from a row of `select(users)`."""
     values = row._asdict()
     values["preferences"] = json.loads(values["preferences"])
     return User(**values)
+
+
+def _one(engine: Engine, condition: Any) -> User | None:
+    with engine.connect() as connection:
+        row = connection.execute(select(_users).where(condition)).first()
+    return None if row is None else user_from_row(row)
 
 
 def _which_is_taken(engine: Engine, username: str, email: str | None) -> str:

@@ -1,5 +1,6 @@
 """`/api/v1/auth/*`: login, refresh, logout, me. Each handler parses and validates on the
-loop, then does its database and password work in the executor (`api.auth.sessions`)."""
+loop, then does its database and password work in the executor (`api.auth.sessions`).
+Registration and the profile are in `profile_handlers`, two-factor login in `totp_handlers`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from storage.users import get_user
 from trading.clock import ns_to_datetime
 
 
-class _AuthHandler(BaseHandler):
+class AuthHandler(BaseHandler):
+    """Base of the auth and profile handlers: the clock as a datetime, the database and
+    the token issuer."""
+
     def _now(self) -> datetime:
         assert self.context is not None
         return ns_to_datetime(self.context.clock.now_ns())
@@ -40,16 +44,18 @@ class _AuthHandler(BaseHandler):
         return [body[name] for name in names]
 
 
-class LoginHandler(_AuthHandler):
+class LoginHandler(AuthHandler):
     """JSON `{username or email, password}` or OAuth2's form `username=&password=`."""
 
     rate_limit = AUTH
 
     @endpoint(
         "Log in", body=LoginRequest, form=True, response=TokenPair, tags=("auth",),
-        errors=("INVALID_CREDENTIALS", "ACCOUNT_LOCKED"),
+        errors=("INVALID_CREDENTIALS", "ACCOUNT_LOCKED", "ENCRYPTION_KEY_MISSING"),
         description="A token pair for a username (or email) and password; also OAuth2's "
-        "password flow as a form. Five failures in a row lock the user for 15 minutes.",
+        "password flow as a form. A user with two-factor login on also gives `totp_code` "
+        "(a missing or wrong one is 401 with `details.totp_required`). Five failures in a "
+        "row lock the user for 15 minutes.",
     )
     async def post(self) -> None:
         body = self.body_fields()
@@ -59,11 +65,15 @@ class LoginHandler(_AuthHandler):
         request = validated(LoginRequest, body, "body")
         assert request.username is not None
         engine, tokens = self._parts()
-        pair = await self.in_executor(sessions.login, engine, tokens, request.username, request.password, self._now())
+        assert self.context is not None
+        pair = await self.in_executor(
+            sessions.login, engine, tokens, request.username, request.password, self._now(),
+            request.totp_code, self.context.sealer,
+        )
         self.write_model(TokenPair.model_validate(pair))
 
 
-class RefreshHandler(_AuthHandler):
+class RefreshHandler(AuthHandler):
     """`{refresh_token}` -> a new pair; the old refresh token is spent."""
 
     rate_limit = AUTH
@@ -82,7 +92,7 @@ class RefreshHandler(_AuthHandler):
         self.write_model(TokenPair.model_validate(await self.in_executor(sessions.refresh, engine, tokens, token, self._now())))
 
 
-class LogoutHandler(_AuthHandler):
+class LogoutHandler(AuthHandler):
     """`{refresh_token}` -> 200; that refresh token is revoked. Access tokens run out
     on their own within 30 minutes."""
 
@@ -99,7 +109,7 @@ class LogoutHandler(_AuthHandler):
         self.write_model(LogoutOut(success=True, message="logged out"))
 
 
-class MeHandler(_AuthHandler):
+class MeHandler(AuthHandler):
     """The caller's own user record (also at `/users/me`)."""
 
     required_role = "viewer"

@@ -15,7 +15,8 @@ SCHEME = "scrypt"
 N, R, P = 2**14, 8, 1  # 16 MiB per hash, ~50 ms here
 SALT_BYTES = 16
 KEY_BYTES = 32
-MIN_LENGTH = 8
+MIN_LENGTH = 10
+MAX_LENGTH = 1024  # scrypt takes any length; a bound keeps a request's cost bounded
 
 
 class WeakPassword(ValueError):
@@ -25,6 +26,8 @@ class WeakPassword(ValueError):
 def check_strength(password: str) -> None:
     if len(password) < MIN_LENGTH:
         raise WeakPassword(f"a password needs at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise WeakPassword(f"a password takes at most {MAX_LENGTH} characters")
 
 
 def hash_password(password: str) -> str:

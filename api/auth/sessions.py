@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from api.auth.passwords import hash_password, verify_password
 from api.auth.tokens import TokenIssuer
+from api.auth.two_factor import login_code_ok
 from api.errors import ApiError
 from storage.refresh_tokens import Rotation, add_refresh_token, revoke_refresh_token, rotate_refresh_token
 from storage.users import (
@@ -27,14 +28,25 @@ from storage.users import (
     record_failed_login,
     record_successful_login,
 )
+from storage.sealing import Sealer
 
 
 def _wrong_credentials() -> ApiError:
     return ApiError(401, "INVALID_CREDENTIALS", "wrong username or password")
 
 
-def login(engine: Engine, tokens: TokenIssuer, username: str, password: str, now: datetime) -> dict[str, Any]:
-    """A token pair for the user, or ApiError 401 INVALID_CREDENTIALS / 423 ACCOUNT_LOCKED."""
+def login(
+    engine: Engine,
+    tokens: TokenIssuer,
+    username: str,
+    password: str,
+    now: datetime,
+    totp_code: str | None = None,
+    sealer: Sealer | None = None,
+) -> dict[str, Any]:
+    """A token pair for the user, or ApiError 401 INVALID_CREDENTIALS / 423 ACCOUNT_LOCKED.
+    A user with two-factor login on needs `totp_code` too; a missing or wrong code counts
+    as a failed login like a wrong password."""
     user = get_user_by_login(engine, username)
     if user is None:
         verify_password(password, _dummy_hash())  # as slow as a real check: no user probing by timing
@@ -48,12 +60,16 @@ def login(engine: Engine, tokens: TokenIssuer, username: str, password: str, now
         raise _wrong_credentials()
     if not user.is_active:
         raise ApiError(401, "INVALID_CREDENTIALS", "this account is disabled")
-    if user.totp_secret:
-        # Two-factor login comes with the TOTP endpoints; never skip a second factor.
-        raise ApiError(401, "INVALID_CREDENTIALS", "this account needs a TOTP code, which this version cannot check yet")
+    if user.totp_secret and not (totp_code and login_code_ok(engine, user, totp_code, sealer, now)):
+        locked_until = record_failed_login(engine, user.id, now)
+        if locked_until is not None:
+            raise _locked(locked_until, now)
+        # The password was right: say so much, so a client knows to ask for the code.
+        message = "wrong or already used TOTP code" if totp_code else "this account needs a TOTP code (totp_code)"
+        raise ApiError(401, "INVALID_CREDENTIALS", message, {"totp_required": True})
     if user.failed_logins or user.locked_until is not None:
         record_successful_login(engine, user.id)
-    return _token_pair(engine, tokens, user, now)
+    return token_pair(engine, tokens, user, now)
 
 
 def refresh(engine: Engine, tokens: TokenIssuer, token: str, now: datetime) -> dict[str, Any]:
@@ -99,7 +115,8 @@ def user_body(user: User) -> dict[str, Any]:
     }
 
 
-def _token_pair(engine: Engine, tokens: TokenIssuer, user: User, now: datetime) -> dict[str, Any]:
+def token_pair(engine: Engine, tokens: TokenIssuer, user: User, now: datetime) -> dict[str, Any]:
+    """A new access token and a recorded refresh token for `user`, as login answers them."""
     access = tokens.access_token(user.id, user.role)
     refresh_token = tokens.refresh_token(user.id)
     add_refresh_token(

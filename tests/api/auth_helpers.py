@@ -24,9 +24,17 @@ def add_user(engine: Engine, username: str, role: str, password: str = PASSWORD)
     return create_user(engine, username=username, password_hash=hash_password(password), role=role)
 
 
-def serve(engine: Engine, *, clock: Clock = SYSTEM_CLOCK, actors: ActorGateway | None = None) -> LiveServer:
-    context = ApiContext(version="9.9.9", clock=clock, engine=engine, tokens=TokenIssuer(SECRET), actors=actors)
-    return LiveServer(make_app(context))
+def serve(engine: Engine, *, clock: Clock = SYSTEM_CLOCK, actors: ActorGateway | None = None, **context: Any) -> LiveServer:
+    """A live API on `engine`; `context` sets more `ApiContext` fields (`allow_registration`,
+    `sealer`, `protect`, ...)."""
+    api = ApiContext(version="9.9.9", clock=clock, engine=engine, tokens=TokenIssuer(SECRET), actors=actors, **context)
+    return LiveServer(make_app(api))
+
+
+def send_json(server: LiveServer, method: str, path: str, body: Any, token: str | None = None) -> Response:
+    """`method path` with a JSON body, as the bearer of `token` if given."""
+    headers = {"Content-Type": "application/json", **(bearer(token) if token else {})}
+    return server.request(method, path, json.dumps(body).encode(), headers)
 
 
 def post_json(server: LiveServer, path: str, body: Any, headers: dict[str, str] | None = None) -> Response:

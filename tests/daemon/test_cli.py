@@ -82,7 +82,7 @@ def test_user_add_refuses_a_short_password_and_a_missing_terminal(tmp_path):
     short.write_text("abc\n")
     env = {"TRADERD_STATE_DIR": str(tmp_path / "state")}
     weak = traderd("user", "add", "bob", "--config", str(EXAMPLE), "--password-file", str(short), env=env)
-    assert weak.returncode == 2 and "at least 8 characters" in weak.stderr
+    assert weak.returncode == 2 and "at least 10 characters" in weak.stderr
     no_tty = traderd("user", "add", "bob", "--config", str(EXAMPLE), env=env, stdin="")
     assert no_tty.returncode == 2 and "--password-file" in no_tty.stderr
 
