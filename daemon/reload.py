@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import OperationalError
-
 from actors.feed import SubscribeMarketData
+from actors.messages import Flush
 from actors.reply import FutureReply
-from actors.risk import exchange_name
+from actors.risk import JOURNAL, exchange_name
 from actors.supervisor import ChildSpec, StartChild, StopChild
 from config.loader import ConfigError, load_config
-from daemon.redact import SECRETS, config_secrets
 from config.schema import DaemonConfig, GridBotConfig
 from daemon import wiring
-from storage.config_sync import config_bot_id, sync_config_objects
+from daemon.redact import SECRETS, config_secrets
+from storage.config_sync import config_bot_id
+from trading.bot_events import ConfigBotSynced
 from trading.events import BotStatusChanged
 from trading.markets import Market
 
@@ -46,7 +46,8 @@ BOT_STOP_TIMEOUT_S = 15.0
 CHILD_STOP_TIMEOUT_S = 3.0
 """Short of the watchdog's 5 s: the supervisor waits this long for the actor to end."""
 POLL_S = 0.05
-SYNC_ATTEMPTS = 6
+SYNC_TIMEOUT_S = 10.0
+"""How long a reload waits for the journal to commit a bot's row."""
 RUNNING_STATES = frozenset({"running", "paused", "starting"})
 DONE_STATES = frozenset({"stopped", "error"})
 
@@ -215,23 +216,18 @@ class Reloader:
         logger.info("reload: feed %r started", feed.id)
 
     async def _sync(self, bot: GridBotConfig, new: DaemonConfig) -> None:
-        """Write the bot's row (the journal's events refer to it) before it starts."""
+        """Write the bot's row (the journal's events refer to it) before it starts: through
+        the journal, its only writer while the daemon runs, and wait for the commit."""
         _, rows = wiring.config_objects(new)
         row = next(row for row in rows if row.config_key == bot.id)
-        assert self.daemon.engine is not None
-        for attempt in range(SYNC_ATTEMPTS):
-            try:
-                await asyncio.get_running_loop().run_in_executor(
-                    None, sync_config_objects, self.daemon.engine, [], [row]
-                )
-                return
-            except OperationalError:
-                # SQLite: this read-then-write transaction loses to a journal commit in
-                # between ("database is locked" at once, whatever busy_timeout says). The
-                # upsert is idempotent, so a fresh transaction simply tries again.
-                if attempt == SYNC_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(0.05 * 2**attempt)
+        synced = ConfigBotSynced(
+            bot_id=row.id, config_key=row.config_key, account_id=row.account_id, name=row.name,
+            strategy=row.strategy, symbol=row.symbol, config=row.config_json,
+        )
+        committed = FutureReply()
+        if not (self.daemon.directory.tell(JOURNAL, synced) and self.daemon.directory.tell(JOURNAL, Flush(reply=committed))):
+            raise RuntimeError("the journal is not running")
+        await asyncio.wait_for(asyncio.wrap_future(committed.future), SYNC_TIMEOUT_S)
 
     async def _start_bot(self, bot: GridBotConfig, new: DaemonConfig, market: Market) -> None:
         daemon = self.daemon

@@ -1,4 +1,5 @@
-"""Projectors of bot definitions: `BotCreated`, `BotChanged` and `BotDeleted` into `bots`.
+"""Projectors of bot definitions: `BotCreated`, `BotChanged`, `BotDeleted` and
+`ConfigBotSynced` into `bots`.
 
 They run in the journal's transaction (`storage.projections`); importing this module
 registers them (the daemon and the journal's writer process do, beside
@@ -13,10 +14,10 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, insert, update
 from sqlalchemy.engine import Connection
 
-from storage.config_sync import bot_tag
+from storage.config_sync import ConfigBot, bot_tag, upsert_config_objects
 from storage.models import BotRow, GridLevelRow
 from storage.projections import projector
-from trading.bot_events import BotChanged, BotCreated, BotDeleted
+from trading.bot_events import BotChanged, BotCreated, BotDeleted, ConfigBotSynced
 from trading.clock import ns_to_datetime
 
 _bots = BotRow.__table__
@@ -52,3 +53,13 @@ def bot_changed(connection: Connection, event: BotChanged) -> None:
 def bot_deleted(connection: Connection, event: BotDeleted) -> None:
     connection.execute(delete(_levels).where(_levels.c.bot_id == event.bot_id))
     connection.execute(delete(_bots).where(_bots.c.id == event.bot_id))
+
+
+@projector("ConfigBotSynced")
+def config_bot_synced(connection: Connection, event: ConfigBotSynced) -> None:
+    bot = ConfigBot(
+        config_key=event.config_key, account_id=event.account_id, name=event.name,
+        strategy=event.strategy, symbol=event.symbol, config_json=event.config,
+    )
+    assert bot.id == event.bot_id, "a config bot's id is made from its config key"
+    upsert_config_objects(connection, [], [bot], _when(event.ts_event))
