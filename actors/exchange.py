@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import pykka
 
+from actors.bot import PauseBot
 from actors.bus import EventBus
 from actors.directory import ActorDirectory
 from actors.feed import SubscribeMarketData
@@ -32,7 +33,9 @@ from actors.messages import (
     Flush,
     GetAccountBalances,
     GetExchangeStatus,
+    GetMarkets,
     PersistThen,
+    Tick,
 )
 from actors.reply import ActorReply, Reply
 from actors.supervised import SupervisedActor
@@ -45,6 +48,8 @@ from trading.venues.base import Balance, Venue
 logger = logging.getLogger(__name__)
 
 JOURNAL = "journal"
+POLL = "venue-poll"
+BREAKER_GAUGE = {"closed": 0, "half_open": 1, "open": 2}
 ZERO_BALANCE = Balance(Decimal(0), Decimal(0))
 
 
@@ -99,10 +104,16 @@ class ExchangeActor(SupervisedActor):
         bus: EventBus,
         directory: ActorDirectory,
         metrics: ActorMetrics | None = None,
+        scheduler: Any = None,
         supervisor: pykka.ActorRef[Any] | None = None,
     ) -> None:
         super().__init__(name=name, supervisor=supervisor)
         self.account_id = account_id
+        self.metrics = metrics
+        self.scheduler = scheduler  # ticks the polls of a venue that has `poll` (a real exchange)
+        self._poll_timer: Any = None
+        self._bot_ids: set[str] = set()  # bots that traded here: paused if the keys are refused
+        self._auth_reported = False
         self._venue_timer = venue_timer(metrics, account_id)
         self.venue_factory = venue_factory
         self.feed_names = tuple(dict.fromkeys(feed_names))
@@ -130,6 +141,7 @@ class ExchangeActor(SupervisedActor):
         self.venue = venue
         self._balances = dict(venue.balances())
         self._symbol_of = {e.client_order_id: e.symbol for e in events if isinstance(e, OrderSubmitted)}
+        self._bot_ids = {e.bot_id for e in events if isinstance(e, OrderSubmitted) and e.bot_id is not None}
         open_ids = open_client_order_ids(events)
         corrections = self._venue_call("reconcile", venue.reconcile, open_ids)
         logger.info(
@@ -141,6 +153,9 @@ class ExchangeActor(SupervisedActor):
         self._journal(PersistThen(events=(), notify=self.actor_ref, then=Reconciled()))
 
     def on_reconciled(self, message: Reconciled) -> None:
+        poll_interval = getattr(self.venue, "poll_interval_s", None)
+        if self.scheduler is not None and poll_interval is not None and self._poll_timer is None:
+            self._poll_timer = self.scheduler.tell_every(poll_interval, self.actor_ref, lambda: Tick(timer=POLL))
         for feed in self.feed_names:  # the paper venue matches resting orders on prices
             self.directory.tell(feed, SubscribeMarketData(ref=self.actor_ref))
         waiting, self._waiting = self._waiting, []
@@ -156,12 +171,43 @@ class ExchangeActor(SupervisedActor):
         else:
             self._ready_replies.append(command.reply)
 
+    def on_stop(self) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
+
+    def on_tick(self, tick: Tick) -> None:
+        """Poll a real exchange: fills, order fates, balances (every account asset whose
+        balance changed is journaled)."""
+        if tick.timer != POLL or self.venue is None or self._waiting:
+            return
+        self._emit(self._venue_call("poll", self.venue.poll))  # type: ignore[attr-defined]
+        self._report_balances(set(self.venue.balances()) | set(self._balances))
+        status = self._venue_status()
+        if self.metrics is not None and status.get("breaker") in BREAKER_GAUGE:
+            self.metrics.circuit_breaker.labels(self.account_id).set(BREAKER_GAUGE[status["breaker"]])
+        if status.get("auth_error") and not self._auth_reported:
+            self._auth_reported = True
+            self._pause_bots(status["auth_error"])
+
     def on_get_exchange_status(self, query: GetExchangeStatus) -> None:
+        status = self._venue_status()
         query.reply.set_result(ExchangeStatus(
             account_id=self.account_id,
             ready=self.venue is not None and not self._waiting,
             queued_commands=len(self._waiting),
+            circuit_breaker=status.get("breaker"),
+            consecutive_failures=status.get("consecutive_failures", 0),
+            times_opened=status.get("times_opened", 0),
+            last_error=status.get("last_error"),
+            auth_error=status.get("auth_error"),
         ))
+
+    def on_get_markets(self, query: GetMarkets) -> None:
+        markets = getattr(self.venue, "markets", None)
+        if self.venue is None or markets is None:
+            query.reply.set_exception(RuntimeError(f"{self.account_id} has no markets to tell (yet)"))
+            return
+        query.reply.set_result(markets())
 
     def on_get_account_balances(self, query: GetAccountBalances) -> None:
         if self.venue is None:
@@ -190,6 +236,8 @@ class ExchangeActor(SupervisedActor):
     def on_send_order(self, message: SendOrder) -> None:
         assert self.venue is not None
         self._symbol_of[message.order.client_order_id] = message.order.symbol
+        if message.order.bot_id is not None:
+            self._bot_ids.add(message.order.bot_id)
         publish_order_event(self.bus, message.order)
         self._emit(self._venue_call("submit", self.venue.submit, message.order))
 
@@ -207,6 +255,17 @@ class ExchangeActor(SupervisedActor):
             self._emit(self._venue_call("on_ticker", self.venue.on_ticker, ticker))
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _venue_status(self) -> dict[str, Any]:
+        status = getattr(self.venue, "status", None)
+        return status() if status is not None else {}
+
+    def _pause_bots(self, error: str) -> None:
+        """The exchange refused the keys: every bot that trades here pauses (its orders
+        stay) until someone fixes the keys and resumes it."""
+        logger.error("%s: %s; pausing its bots %s", self.account_id, error, sorted(self._bot_ids))
+        for bot_id in sorted(self._bot_ids):
+            self.directory.tell(f"bot:{bot_id}", PauseBot(bot_id=bot_id))
 
     def _venue_call(self, method: str, function: Callable[..., Any], *args: Any) -> Any:
         """Every call into the venue goes through here, timed when metrics are on."""

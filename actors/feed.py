@@ -14,6 +14,10 @@ restart when the daemon passes the same `FeedSubscriptions` to every incarnation
 supervisor reuses a child's keyword arguments); without it they must subscribe again.
 When a source without `loop` runs out, the actor stays up, silent: stopping would look
 like a crash to the supervisor, which would start the replay again.
+
+A `PolledSource` (`ccxt_poll`: a venue's REST ticker) is asked for its latest quote, on this
+actor's thread, each time its poll is due, and says when the next one is; a failed poll
+emits nothing and the feed goes on.
 """
 
 from __future__ import annotations
@@ -32,10 +36,11 @@ from actors.conflation import ConflatingOutbox
 from actors.messages import FeedStatus, GetFeedStatus, Tick
 from actors.scheduler import Scheduler, Timer
 from actors.supervised import SupervisedActor
-from config.schema import FeedConfig, RandomWalkFeedConfig, ReplayFeedConfig
+from config.schema import CcxtPollFeedConfig, FeedConfig, RandomWalkFeedConfig, ReplayFeedConfig
 from trading.clock import SYSTEM_CLOCK, Clock
 from trading.feeds import FeedStep
 from trading.feeds.candles import CandleReplay, read_candles
+from trading.feeds.polled import PolledSource, Quote
 from trading.feeds.random_walk import RandomWalk
 from trading.market_data import TickerUpdated
 from trading.messages import Command
@@ -110,10 +115,23 @@ def price_list_source(prices: Iterable[Decimal | str], interval_s: float = 0.0) 
     return PacedPrices(tuple(to_decimal(price) for price in prices), interval_s)
 
 
-def feed_source(config: FeedConfig) -> FeedSource:
+def ccxt_poll_source(config: CcxtPollFeedConfig) -> PolledSource:
+    """The config's exchange ticker, polled every `interval_s` (ccxt is imported only here)."""
+    from trading.venues.ccxt_venue.ticker_source import CcxtPollSource
+
+    return CcxtPollSource(
+        exchange=config.exchange, symbol=config.symbol, interval_s=config.interval_s,
+        max_backoff_s=config.max_backoff_s, timeout_s=config.timeout_s,
+        sandbox=config.sandbox, urls=config.urls,
+    )
+
+
+def feed_source(config: FeedConfig) -> FeedSource | PolledSource:
     """The source a `[[feeds]]` entry describes."""
     if isinstance(config, ReplayFeedConfig):
         return replay_source(config)
+    if isinstance(config, CcxtPollFeedConfig):
+        return ccxt_poll_source(config)
     return random_walk_source(config)
 
 
@@ -179,7 +197,7 @@ class MarketFeedActor(SupervisedActor):
         *,
         name: str,
         scheduler: Scheduler,
-        source: FeedSource,
+        source: FeedSource | PolledSource,
         symbol: str,
         clock: Clock = SYSTEM_CLOCK,
         subscriptions: FeedSubscriptions | None = None,
@@ -189,7 +207,8 @@ class MarketFeedActor(SupervisedActor):
     ) -> None:
         super().__init__(name=name, supervisor=supervisor)
         self.metrics = metrics
-        if iter(source) is source:
+        self.polled = isinstance(source, PolledSource)
+        if not self.polled and iter(source) is source:  # type: ignore[arg-type]
             raise TypeError("a feed source must be re-iterable (a restart iterates it again)")
         self.scheduler = scheduler
         self.source = source
@@ -218,8 +237,11 @@ class MarketFeedActor(SupervisedActor):
         super().on_start()
         if self.metrics is not None:
             self.metrics.watch_feed(self.name, self.subscriptions)
-        self._steps = iter(self.source)
         self._due = self._monotonic()
+        if self.polled:
+            self._set_timer(0.0)  # the first poll runs as a message, not inside on_start
+            return
+        self._steps = iter(self.source)  # type: ignore[arg-type]
         self._schedule_next_step()
 
     def on_release(self) -> None:
@@ -229,6 +251,9 @@ class MarketFeedActor(SupervisedActor):
 
     def on_tick(self, tick: Tick) -> None:
         self._timer = None
+        if self.polled:
+            self._poll_source()
+            return
         price, self._next_price = self._next_price, None
         if price is not None:
             self._emit(price, correlation_id=None)
@@ -256,10 +281,12 @@ class MarketFeedActor(SupervisedActor):
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _emit(self, price: Decimal, correlation_id: str | None) -> None:
+    def _emit(self, price: Decimal, correlation_id: str | None, quote: Quote | None = None) -> None:
         now_ns = self.clock.now_ns()
         ticker = TickerUpdated(
             symbol=self.symbol, last=price, low=price, high=price,
+            bid=quote.bid if quote is not None else None,
+            ask=quote.ask if quote is not None else None,
             ts_event=now_ns, correlation_id=correlation_id,
         )
         self._latest = ticker
@@ -279,6 +306,18 @@ class MarketFeedActor(SupervisedActor):
             logger.info("%s: the source has no more prices after %d", self.name, self.events_emitted)
             return
         delay_s, self._next_price = step
+        self._set_timer(delay_s)
+
+    def _poll_source(self) -> None:
+        """Ask the polled source now (its venue call blocks this actor only) and set the
+        timer for the next poll; a failed poll emits nothing."""
+        quote, delay_s = self.source.poll()  # type: ignore[union-attr]
+        if quote is not None:
+            self._emit(quote.last, correlation_id=None, quote=quote)
+        self._set_timer(delay_s)
+
+    def _set_timer(self, delay_s: float) -> None:
+        """The one timer, `delay_s` after the previous step was due (or now, if late)."""
         now = self._monotonic()
         self._due = max(self._due + delay_s, now)
         # Thread boundary: the scheduler's thread tells the Tick back into this mailbox.

@@ -108,6 +108,21 @@ class ExchangeStatus:
     account_id: str
     ready: bool
     queued_commands: int
+    circuit_breaker: str | None = None
+    """"closed", "half_open" or "open"; None for a venue without one (paper)."""
+    consecutive_failures: int = 0
+    times_opened: int = 0
+    last_error: str | None = None
+    auth_error: str | None = None
+    """Set when the exchange refused the account's keys: its bots are paused."""
+
+
+@dataclass(frozen=True)
+class GetMarkets(Command):
+    """Query: an exchange actor answers with its venue's markets ({symbol: Market}) once
+    restored (an error before that). Live accounts' markets come from the exchange."""
+
+    reply: Reply
 
 
 @dataclass(frozen=True)
@@ -184,6 +199,39 @@ class BotState:
     error_message: str | None
     price: Any
     performance: dict[str, Any]
+    seq: int = 0
+    """The `BotFigures.seq` this state matches: the API keeps the newer of the two."""
+    actor: str = ""
+    """The answering actor's urn (a restarted bot counts `seq` from 0 again)."""
+
+
+FIGURE_FIELDS = ("grid_profit", "floating_pnl", "total_profit", "profit_percent", "total_trades", "investment_amount")
+"""The performance fields a bot's summary (`GET /bots/{id}`) shows; none depends on the clock."""
+
+
+@dataclass(frozen=True)
+class BotFigures:
+    """A running bot's summary figures, published on `actors.topics.BOT_VIEW` whenever they
+    change (status, price, fills), so the API answers `GET /bots/{id}` from memory. `seq`
+    grows with each publication of one actor; `performance` holds `FIGURE_FIELDS` only."""
+
+    bot_id: str
+    actor: str
+    """The publishing actor's urn: a restarted or replaced bot counts `seq` from 0 again."""
+    seq: int
+    status: str
+    error_message: str | None
+    price: Any
+    performance: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BotsCommitted:
+    """The journal committed events that change these bots' rows or fills (status,
+    definition, fills, a give-up): the API's read model reloads them. Also sent by the
+    daemon after it writes config bots' rows itself (SIGHUP)."""
+
+    bot_ids: frozenset[str]
 
 
 @dataclass(frozen=True)

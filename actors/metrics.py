@@ -186,6 +186,10 @@ class ActorMetrics:
             "traderd_journal_commit_failures", "Journal commits the database refused (retried later)."
         )
         self.journal_backlog = gauge("traderd_journal_backlog_events", "Events the journal holds uncommitted.")
+        self.circuit_breaker = gauge(
+            "traderd_circuit_breaker_state", "An exchange account's circuit breaker: 0 closed, 1 half open, 2 open.",
+            ["account"],
+        )
         self.reasons = BoundedCodes()
         self._feeds: dict[str, FeedSubscriptions] = {}
         registry.register(_ScrapeTimeCollector(self, directory))

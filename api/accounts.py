@@ -13,7 +13,6 @@ its balances, come with live trading; those routes answer 422 for them until the
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from decimal import Decimal
 from typing import Any
@@ -42,6 +41,7 @@ from storage.accounts import AccountRecord, bots_of_account, get_account, list_a
 from storage.sealing import encode_sealed
 from trading.account_events import AccountChanged, AccountCreated, AccountDeleted, AccountValidated
 from trading.messages import Event, new_id
+from trading.venues.ccxt_venue.catalog import exchange_ids
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +51,6 @@ LIVE_LATER = (
     "live exchange checks and balances come with live exchange support: accounts on {exchange}"
     " are stored (sealed) but not connected yet"
 )
-
-
-@functools.cache
-def ccxt_exchange_ids() -> frozenset[str]:
-    import ccxt  # only here: the API needs the list of ids, nothing else of ccxt
-
-    return frozenset(ccxt.exchanges)
 
 
 def key_hint(api_key: str) -> str:
@@ -186,7 +179,7 @@ class AccountsHandler(AccountBase):
                 if value is not None:
                     raise _invalid(["body", name], "paper accounts take no API keys")
         else:
-            if body.exchange not in ccxt_exchange_ids():
+            if body.exchange not in exchange_ids():
                 raise _invalid(["body", "exchange"], f"unknown exchange {body.exchange!r}: use 'paper' or a ccxt exchange id")
             for name in ("api_key", "api_secret"):
                 if clear[name] is None:
@@ -233,7 +226,7 @@ class AccountValidateHandler(AccountBase):
         exchange support exists."""
         body = self.parse_body(AccountValidate)
         if body.exchange != PAPER:
-            if body.exchange not in ccxt_exchange_ids():
+            if body.exchange not in exchange_ids():
                 raise _invalid(["body", "exchange"], f"unknown exchange {body.exchange!r}: use 'paper' or a ccxt exchange id")
             raise _invalid(["body", "exchange"], LIVE_LATER.format(exchange=body.exchange))
         for name in ("api_key", "api_secret", "password"):

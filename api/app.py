@@ -15,6 +15,8 @@ from api.accounts import (
     AccountValidateHandler,
 )
 from api.auth.handlers import LoginHandler, LogoutHandler, MeHandler, RefreshHandler
+from api.auth.profile_handlers import ChangePasswordHandler, ProfileHandler, RegisterHandler, UsersMeHandler
+from api.auth.totp_handlers import TotpDisableHandler, TotpEnableHandler, TotpSetupHandler
 from api.base import NotFoundHandler
 from api.bot_activity import (
     BotEventsHandler,
@@ -69,7 +71,8 @@ from api.positions import (
     PositionSummaryHandler,
 )
 from api.strategies import StrategiesHandler
-from api.system import ActorsHandler
+from api.system import ActorsHandler, CircuitBreakersHandler
+from api.users import UserHandler, UsersHandler
 from api.ws.handler import WebSocketHandler, WsStatsHandler
 
 access_log = logging.getLogger("api.access")
@@ -84,8 +87,21 @@ def make_app(context: ApiContext) -> tornado.web.Application:
         tornado.web.url(r"/api/v1/auth/refresh", RefreshHandler, {"context": context}, name="auth_refresh"),
         tornado.web.url(r"/api/v1/auth/logout", LogoutHandler, {"context": context}, name="auth_logout"),
         tornado.web.url(r"/api/v1/auth/me", MeHandler, {"context": context}, name="auth_me"),
-        tornado.web.url(r"/api/v1/users/me", MeHandler, {"context": context}, name="users_me"),
+        # -- register, profile, password, 2FA, admin's users (api/auth/*_handlers.py,
+        # api/users.py); `/users/me` before `/users/{id}` --
+        tornado.web.url(r"/api/v1/auth/register", RegisterHandler, {"context": context}, name="auth_register"),
+        tornado.web.url(r"/api/v1/auth/profile", ProfileHandler, {"context": context}, name="auth_profile"),
+        tornado.web.url(r"/api/v1/auth/change-password", ChangePasswordHandler, {"context": context}, name="auth_change_password"),
+        tornado.web.url(r"/api/v1/auth/2fa/setup", TotpSetupHandler, {"context": context}, name="auth_2fa_setup"),
+        tornado.web.url(r"/api/v1/auth/2fa/enable", TotpEnableHandler, {"context": context}, name="auth_2fa_enable"),
+        tornado.web.url(r"/api/v1/auth/2fa/disable", TotpDisableHandler, {"context": context}, name="auth_2fa_disable"),
+        tornado.web.url(r"/api/v1/users/me", UsersMeHandler, {"context": context}, name="users_me"),
+        tornado.web.url(r"/api/v1/users", UsersHandler, {"context": context}, name="users"),
+        tornado.web.url(r"/api/v1/users/(?P<user_id>[^/]+)", UserHandler, {"context": context}, name="user"),
+        # -- end of register ... users --
         tornado.web.url(r"/api/v1/system/actors", ActorsHandler, {"context": context}, name="system_actors"),
+        tornado.web.url(r"/api/v1/system/circuit-breakers", CircuitBreakersHandler, {"context": context},
+                        name="system_circuit_breakers"),
         tornado.web.url(r"/metrics", MetricsHandler, {"context": context}, name="metrics"),
         tornado.web.url(r"/api/v1/metrics/json", MetricsJsonHandler, {"context": context}, name="metrics_json"),
         tornado.web.url(r"/api/v1/openapi.json", OpenApiHandler, {"context": context}, name="openapi"),

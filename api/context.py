@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 
 from api.account_control import AccountControl
 from api.auth.tokens import TokenIssuer
+from api.bot_feed import BotViewFeed
+from api.bot_view import BotView
 from api.bridge import ActorGateway
 from api.control import BotControl
 from api.order_ids import ManualOrderIds
@@ -58,13 +60,22 @@ class ApiContext:
 
     sealer: Sealer | None = None
     """Seals exchange credentials (AES-256-GCM); None when no encryption key is set, and
-    then the API refuses to store live exchange keys."""
+    then the API refuses to store live exchange keys. Also seals users' TOTP secrets
+    (stored unsealed, with a warning, without a key)."""
+    allow_registration: bool = False
+    """`[api] allow_registration`: whether `POST /auth/register` makes users (off by default)."""
+    protect: Callable[[Iterable[str]], None] | None = None
+    """Adds secrets the API makes (a new TOTP secret) to the daemon's log redaction
+    registry; None where nothing logs (tests)."""
     accounts: AccountControl | None = None
     """Starts and stops the exchange actors of accounts made through the API."""
     ws_outlet: RelayOutlet | None = None
     """Where the `RelayActor` hands events to the WebSocket hub; None: no live events."""
     ws_limits: WsLimits = field(default_factory=WsLimits)
     """`[api] ws_*`: connections, inbound rate, outbound queue."""
+    bot_feed: BotViewFeed | None = None
+    """Where the `RelayActor` hands bots' figures and the journal's commit notices to the
+    read model of bots; None: no read model, bot summaries read the database."""
 
     def uptime_s(self) -> float:
         return self.monotonic() - self.started_monotonic
@@ -78,6 +89,13 @@ class ApiContext:
     def ws_hub(self) -> WebSocketHub:
         """The WebSocket hub, one per context (`make_app` routes to it)."""
         return make_hub(self)
+
+    @functools.cached_property
+    def bot_view(self) -> BotView | None:
+        """The read model of bots, one per context (needs the database and a feed)."""
+        if self.engine is None or self.bot_feed is None:
+            return None
+        return BotView(self.engine, self.bot_feed)
 
     @functools.cached_property
     def database_probe(self) -> DatabaseProbe | None:

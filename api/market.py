@@ -34,6 +34,7 @@ from api.schemas.market import (
 from api.scope import ScopedHandler
 from trading.feeds.candles import read_candles
 from trading.feeds.resample import INTERVALS_MS, base_interval_ms, resample
+from trading.venues.ccxt_venue.catalog import describe_exchanges
 from trading.venues.paper_markets import known_symbols, paper_market
 
 PAPER_HAS: dict[str, bool | str | None] = {
@@ -46,23 +47,10 @@ PAPER_HAS: dict[str, bool | str | None] = {
 
 @functools.cache
 def exchange_catalog() -> tuple[ExchangeOut, ...]:
-    """`paper` and every ccxt exchange with its `has`, from the classes' `describe()`
-    (no instance, no network). Built once, in the executor: it imports ccxt."""
-    import ccxt  # heavy: only when first asked
-
-    items = [ExchangeOut(id="paper", name="traderd paper exchange", has=PAPER_HAS)]
-    for exchange_id in sorted(ccxt.exchanges):
-        cls = getattr(ccxt, exchange_id, None)
-        if cls is None:
-            continue
-        try:
-            description = cls.describe(object.__new__(cls))
-        except Exception:  # a describe() that needs a configured instance (still offline)
-            instance = cls()
-            description = {"has": instance.has, "name": instance.name}
-        has = {key: value for key, value in description.get("has", {}).items() if isinstance(value, (bool, str)) or value is None}
-        items.append(ExchangeOut(id=exchange_id, name=str(description.get("name", exchange_id)), has=has))
-    return tuple(items)
+    """`paper` and every ccxt exchange with its `has` (no network). Built once, in the
+    executor: it imports ccxt."""
+    live = [ExchangeOut(id=exchange_id, name=name, has=has) for exchange_id, name, has in describe_exchanges()]
+    return (ExchangeOut(id="paper", name="traderd paper exchange", has=PAPER_HAS), *live)
 
 
 @functools.lru_cache(maxsize=32)

@@ -113,6 +113,12 @@ async def _exchange(actors: ActorGateway, name: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"status": OK if status.ready else DOWN, "ready": status.ready}
     if not status.ready:
         entry["error"] = "restoring from the journal and reconciling"
+    if status.circuit_breaker is not None:  # a real exchange
+        entry["circuit_breaker"] = status.circuit_breaker
+        if status.auth_error is not None:
+            entry.update(status=DOWN, error=status.auth_error)
+        elif status.circuit_breaker == "open":
+            entry.update(status=DOWN, error=f"circuit breaker open: {status.last_error}")
     return entry
 
 

@@ -297,6 +297,11 @@ class LiveAccountConfig(Section):
     password: SecretStr | None = None
     sandbox: Flag = False
     urls: dict[str, str] = {}
+    """Replacement API URLs by ccxt's key; `all` re-hosts every API URL (a proxy, a local fake)."""
+    poll_interval_s: PositiveNumber = 2.0
+    """How often open orders, fills and balances are polled."""
+    not_found_grace_s: PositiveNumber = 10.0
+    """How long an order sent without a clear answer may stay unfound before it is lost."""
 
     @classmethod
     def _unknown_key(cls, key: str) -> str:
@@ -407,7 +412,33 @@ class RandomWalkFeedConfig(Section):
     seed: Integer = 0
 
 
-FeedConfig = Annotated[Union[ReplayFeedConfig, RandomWalkFeedConfig], Field(discriminator="source")]
+class CcxtPollFeedConfig(Section):
+    """A `[[feeds]]` entry of real prices: an exchange's REST ticker polled through ccxt
+    (public endpoints, no keys). `urls` points ccxt elsewhere (a testnet, a proxy, a local
+    fake): `all` re-hosts every API URL there, keeping its path; other keys replace that entry
+    of ccxt's `urls['api']`. Failed polls back off up to `max_backoff_s`."""
+
+    id: Slug
+    source: Literal["ccxt_poll"]
+    exchange: ExchangeId
+    symbol: Symbol
+    interval_s: Annotated[Number, Field(ge=0.1)] = 5.0
+    max_backoff_s: PositiveNumber = 60.0
+    timeout_s: PositiveNumber = 10.0
+    sandbox: Flag = False
+    urls: dict[str, str] = {}
+
+    @field_validator("exchange")
+    @classmethod
+    def _not_paper(cls, value: str) -> str:
+        if value == "paper":
+            raise ValueError("the paper exchange has no market data: name a ccxt exchange such as 'binance'")
+        return value
+
+
+FeedConfig = Annotated[
+    Union[ReplayFeedConfig, RandomWalkFeedConfig, CcxtPollFeedConfig], Field(discriminator="source")
+]
 """A `[[feeds]]` entry, by its `source`."""
 
 
@@ -575,7 +606,8 @@ class DaemonConfig(Section):
                     ("bots", i, "feed"),
                     f"feed {feed.id!r} carries {feed.symbol}, not the bot's symbol {bot.symbol}",
                 )
-            if isinstance(self.accounts[accounts[bot.account]], LiveAccountConfig):
+            live = isinstance(self.accounts[accounts[bot.account]], LiveAccountConfig)
+            if live and not isinstance(feed, CcxtPollFeedConfig):
                 raise key_error(
                     ("bots", i, "feed"),
                     f"feed {feed.id!r} is simulated: a bot on the live account {bot.account!r} cannot trade on it",

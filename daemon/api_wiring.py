@@ -17,6 +17,7 @@ from api.ratelimit import RateLimiter
 from api.ws.client import WsLimits
 from config.loader import resolve_state_dir
 from config.schema import ReplayFeedConfig
+from daemon.redact import SECRETS
 from daemon.wiring import feed_name
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ def wire_api(context: ApiContext, daemon: Daemon) -> None:
     secret = config.api.jwt_secret.get_secret_value() if config.api.jwt_secret is not None else None
     context.engine = daemon.engine
     context.tokens = TokenIssuer(jwt_secret(secret, config.state_dir or resolve_state_dir(config)))
+    # Users: self-registration (off by default), and new TOTP secrets masked in the logs.
+    context.allow_registration = config.api.allow_registration
+    context.protect = SECRETS.add
     context.rate_limiter = RateLimiter.per_api_md(
         general_per_minute=config.api.rate_limit_per_minute,
         auth_per_minute=config.api.auth_rate_limit_per_minute,
@@ -75,6 +79,7 @@ def wire_api(context: ApiContext, daemon: Daemon) -> None:
     daemon.account_fleet.gateway_names = exchanges
     # WebSocket: the relay's outlet and the `[api] ws_*` limits.
     context.ws_outlet = daemon.ws_outlet
+    context.bot_feed = daemon.bot_feed  # the read model of bots, fed by the same relay
     context.ws_limits = WsLimits(
         max_connections=config.api.ws_max_connections,
         max_connections_per_user=config.api.ws_max_connections_per_user,

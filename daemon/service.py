@@ -13,7 +13,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from actors.bot_status import BotStatusBoard, BotStatuses
 from actors.bus import EventBus
 from actors.directory import ActorDirectory
 from actors.exchange import AwaitReady
+from actors.messages import GetMarkets
 from actors.heartbeat import Heartbeat
 from actors.feed import SubscribeMarketData
 from actors.relay import RelayActor
@@ -37,6 +38,7 @@ from actors.scheduler import Scheduler
 from actors.supervisor import ChildSpec, RestartPolicy, StartChild, Supervisor
 from api.app import make_app
 from api.context import ApiContext
+from api.bot_feed import BotViewFeed
 from api.ws.outlet import RelayOutlet
 from config.loader import database_url
 from config.schema import DaemonConfig
@@ -99,6 +101,7 @@ class Daemon:
         self.bot_statuses = BotStatuses()
         self.fleet: Fleet | None = None  # the bots step makes it
         self.ws_outlet = RelayOutlet()  # the relay hands WebSocket events to the loop here
+        self.bot_feed = BotViewFeed()  # ... and bots' figures and commits to the API's read model
         self._status_line = ""
         self._ready = False
         self._watchdog: Watchdog | None = None
@@ -324,12 +327,18 @@ class Daemon:
         for account in self.config.accounts:
             self.markets[account.id] = markets = wiring.account_markets(self.config, account)
             spec = wiring.exchange_spec(
-                self.config, account, markets, self.clock, self.store, self.bus, self.directory, self.metrics
+                self.config, account, markets, self.clock, self.store, self.bus, self.directory, self.metrics,
+                scheduler=self.scheduler,
             )
             ref = await self._start_child(spec)
             reply = FutureReply()
             ref.tell(AwaitReady(reply=reply))
             await asyncio.wait_for(asyncio.wrap_future(reply.future), RECONCILE_TIMEOUT_S)
+            if wiring.is_live(account):  # its markets come from the exchange, now it is ready
+                reply = FutureReply()
+                ref.tell(GetMarkets(reply=reply))
+                self.markets[account.id] = await asyncio.wait_for(asyncio.wrap_future(reply.future), RECONCILE_TIMEOUT_S)
+                wiring.check_symbols(self.config, account.id, self.markets[account.id])
         await self.account_fleet.boot()  # paper accounts made through the API
 
     async def _boot_feeds(self) -> None:
@@ -391,10 +400,15 @@ class Daemon:
         await self._start_child(ChildSpec(name="relay", actor_class=RelayActor, kwargs={
             "bus": self.bus,
             "directory": self.directory,
-            "outlet": self.ws_outlet.push,
+            "outlet": self._relay_outlet,
             "feed_names": tuple(wiring.feed_name(feed.id) for feed in self.config.feeds),
             "account_ids": tuple(self.markets),  # config accounts and the API's, as booted
         }))
+
+    def _relay_outlet(self, batch: Sequence[Any]) -> None:
+        """The relay's thread: each side keeps what it needs of `batch`."""
+        self.ws_outlet.push(batch)
+        self.bot_feed.push(batch)
 
     async def _boot_http(self) -> None:
         context = ApiContext(version=__version__, registry=self.registry)

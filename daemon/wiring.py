@@ -16,7 +16,7 @@ from actors.risk import RiskActor, RiskLimits, exchange_name
 from actors.supervisor import ChildSpec
 from config.grid import fit_grid
 from config.grid import grid_params as grid_config_params
-from config.schema import DaemonConfig, GridBotConfig, GridConfig, PaperAccountConfig
+from config.schema import DaemonConfig, GridBotConfig, GridConfig, LiveAccountConfig, PaperAccountConfig
 from storage.config_sync import ConfigAccount, ConfigBot, bot_tag, config_bot_id
 from trading.clock import Clock
 from trading.grid.geometry import GridConfigError, GridParams
@@ -24,6 +24,7 @@ from trading.markets import Market
 from trading.strategies.base import Strategy, StrategyContext
 from trading.strategies.grid import GridStrategy
 from trading.venues.base import Venue
+from trading.venues.ccxt_venue import CcxtSettings, CcxtVenue, unsupported_reason
 from trading.venues.paper import PaperVenue
 from trading.venues.paper_markets import paper_market
 
@@ -75,12 +76,40 @@ def paper_markets(config: DaemonConfig, account: PaperAccountConfig) -> dict[str
 
 
 def account_markets(config: DaemonConfig, account: Any) -> dict[str, Market]:
-    """The markets an account trades; `WiringError` for an exchange not built yet."""
-    if not isinstance(account, PaperAccountConfig):
-        raise WiringError(
-            f"account {account.id!r}: exchange {account.exchange!r} is not supported yet (only paper)"
-        )
+    """The markets an account trades. A live account's come from its exchange once its
+    actor is ready (`GetMarkets`): empty here. `WiringError` for an exchange ccxt lacks."""
+    if is_live(account):
+        reason = unsupported_reason(account.exchange)
+        if reason is not None:
+            raise WiringError(f"account {account.id!r}: {reason}")
+        return {}
     return paper_markets(config, account)
+
+
+def is_live(account: Any) -> bool:
+    """An account on a real exchange through ccxt (not the paper exchange)."""
+    return isinstance(account, LiveAccountConfig)
+
+
+def check_symbols(config: DaemonConfig, account_id: str, markets: dict[str, Market]) -> None:
+    """`WiringError` when a bot of the account trades a symbol its exchange does not list."""
+    for bot in config.bots:
+        if bot.account == account_id and bot.symbol not in markets:
+            raise WiringError(f"bot {bot.id!r}: account {account_id!r} lists no market {bot.symbol!r}")
+
+
+def ccxt_settings(account: LiveAccountConfig) -> CcxtSettings:
+    assert account.api_key is not None and account.api_secret is not None  # the schema requires them
+    return CcxtSettings(
+        exchange=account.exchange,
+        api_key=account.api_key.get_secret_value(),
+        secret=account.api_secret.get_secret_value(),
+        password=account.password.get_secret_value() if account.password is not None else None,
+        sandbox=account.sandbox,
+        urls=dict(account.urls),
+        poll_interval_s=account.poll_interval_s,
+        not_found_grace_s=account.not_found_grace_s,
+    )
 
 
 def exchange_spec(
@@ -92,11 +121,18 @@ def exchange_spec(
     bus: Any,
     directory: Any,
     metrics: Any = None,
+    scheduler: Any = None,
 ) -> ChildSpec:
-    balances = dict(account.initial_balances)
+    if isinstance(account, LiveAccountConfig):
+        settings = ccxt_settings(account)
 
-    def make_venue() -> Venue:
-        return PaperVenue(account.id, markets, balances, clock)
+        def make_venue() -> Venue:
+            return CcxtVenue(account.id, settings, clock=clock)
+    else:
+        balances = dict(account.initial_balances)
+
+        def make_venue() -> Venue:
+            return PaperVenue(account.id, markets, balances, clock)
 
     return ChildSpec(
         name=exchange_name(account.id),
@@ -109,6 +145,7 @@ def exchange_spec(
             "bus": bus,
             "directory": directory,
             "metrics": metrics,
+            "scheduler": scheduler,
         },
     )
 
@@ -123,7 +160,11 @@ def risk_spec(config: DaemonConfig, bus: Any, directory: Any, load_open_orders: 
 
 
 def feed_spec(feed: Any, scheduler: Any, clock: Clock, metrics: Any = None) -> ChildSpec:
-    source = feed_source(feed)
+    try:
+        # A `ccxt_poll` source only checks its exchange here; it connects on its first poll.
+        source = feed_source(feed)
+    except ValueError as error:
+        raise WiringError(f"feed {feed.id!r}: {error}") from None
     return ChildSpec(
         name=feed_name(feed.id),
         actor_class=MarketFeedActor,

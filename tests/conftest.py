@@ -69,3 +69,11 @@ def _stop_all_actors() -> Iterator[None]:
     """Every test leaves no actor behind, whatever it asserted."""
     yield
     pykka.ActorRegistry.stop_all(block=True, timeout=5)
+
+
+@pytest.fixture
+def fake_binance() -> Iterator[object]:
+    """A fake Binance spot server on 127.0.0.1 (tests/fake_exchange), in a thread."""
+    from tests.fake_exchange.fixtures import serve_fake_binance
+
+    yield from serve_fake_binance()

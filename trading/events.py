@@ -143,6 +143,18 @@ class OrderFilled(Event):
     order_completed: bool
 
 
+@dataclass(frozen=True)
+class ForeignOrderFound(Event):
+    """Reconciliation found an open order with a traderd client id on the exchange that
+    the journal lacks: reported for a human to look at, never adopted."""
+
+    account_id: str
+    bot_id: str | None
+    client_order_id: str
+    symbol: str
+    exchange_order_id: str
+
+
 # -- bot events ----------------------------------------------------------------------------
 
 

@@ -102,3 +102,9 @@ def _scaled(multiples: Decimal, step: Decimal) -> Decimal:
     exponent = min(step.normalize().as_tuple().exponent, 0)
     with localcontext(MONEY_CONTEXT):
         return (multiples * step).quantize(Decimal(1).scaleb(exponent))
+
+
+def plain(value: Decimal) -> str:
+    """`value` as a plain decimal string for the wire: `str(Decimal("0.00000010"))` is
+    "1.0E-7", which an exchange may refuse; this gives "0.00000010"."""
+    return format(value, "f")

@@ -52,12 +52,15 @@ class TradingStack:
         metrics: ActorMetrics | None = None,
         metrics_poll_s: float = 0.05,
         directory: ActorDirectory | None = None,
+        venue_factory: Callable[[], Any] | None = None,
     ) -> None:
         """`bots` are (key, symbol) pairs whose rows are written now, before the journal
         runs, as the daemon does with config bots; `add_bot` starts them later.
         `journal_writer` is what the journal appends to (the daemon's writer process, say);
         by default the journal writes from its own thread. With `metrics`, every actor
-        counts into it and a `MetricsActor` (polling bots every `metrics_poll_s`) runs."""
+        counts into it and a `MetricsActor` (polling bots every `metrics_poll_s`) runs.
+        `venue_factory` replaces the paper venue (a `CcxtVenue` on the fake exchange, say);
+        its exchange actor polls it on `scheduler`."""
         self.engine = engine
         self.scheduler = scheduler
         self.bus = bus
@@ -83,8 +86,9 @@ class TradingStack:
         self.start(ChildSpec("risk", RiskActor, {"limits": risk, "bus": bus, "directory": self.directory}))
         exchange = self.start(ChildSpec(exchange_name(ACCOUNT), ExchangeActor, {
             "account_id": ACCOUNT,
-            "venue_factory": lambda: PaperVenue(ACCOUNT, self.markets, dict(balances), SYSTEM_CLOCK),
+            "venue_factory": venue_factory or (lambda: PaperVenue(ACCOUNT, self.markets, dict(balances), SYSTEM_CLOCK)),
             "store": self.store, "bus": bus, "directory": self.directory, "metrics": metrics,
+            "scheduler": scheduler,
         }))
         ready = FutureReply()
         exchange.tell(AwaitReady(reply=ready))

@@ -8,6 +8,8 @@ import pytest
 
 from config.loader import load_config
 from daemon import wiring
+from trading.clock import SYSTEM_CLOCK
+from trading.venues.ccxt_venue import CcxtVenue
 from trading.venues.paper_markets import paper_market
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "paper.toml"
@@ -58,7 +60,7 @@ order_amount = 10
         wiring.check_grid(config.bots[0], market)
 
 
-def test_a_live_account_is_refused_until_live_exchanges_are_built(tmp_path):
+def test_a_live_account_trades_through_ccxt_with_its_keys_and_urls(tmp_path):
     (tmp_path / "key").write_text("k\n")
     (tmp_path / "secret").write_text("s\n")
     config = load_config(write_config(tmp_path, """
@@ -67,6 +69,26 @@ id = "binance"
 exchange = "binance"
 api_key_file = "key"
 api_secret_file = "secret"
+urls = { all = "http://127.0.0.1:9" }
+poll_interval_s = 0.5
 """), environ={})
-    with pytest.raises(wiring.WiringError, match="exchange 'binance' is not supported yet"):
+    account = config.accounts[0]
+    assert wiring.account_markets(config, account) == {}  # they come from the exchange
+    spec = wiring.exchange_spec(config, account, {}, SYSTEM_CLOCK, None, None, None)
+    venue = spec.kwargs["venue_factory"]()
+    assert isinstance(venue, CcxtVenue) and venue.is_external and venue.poll_interval_s == 0.5
+    assert venue.exchange.apiKey == "k" and venue.exchange.secret == "s"
+    assert venue.exchange.urls["api"]["private"] == "http://127.0.0.1:9/api/v3"
+    assert all(url.startswith("http://127.0.0.1:9/") for url in venue.exchange.urls["api"].values())
+
+
+def test_a_live_account_on_an_exchange_ccxt_lacks_is_refused(tmp_path):
+    config = load_config(write_config(tmp_path, """
+[[accounts]]
+id = "mystery"
+exchange = "no_such_exchange"
+api_key_env = "K"
+api_secret_env = "S"
+"""), environ={"K": "k", "S": "s"})
+    with pytest.raises(wiring.WiringError, match="ccxt has no exchange 'no_such_exchange'"):
         wiring.account_markets(config, config.accounts[0])

@@ -1,0 +1,11 @@
+"""Everything of traderd that talks ccxt, in one package (DESIGN.md: ccxt stays here).
+
+- `venue`: `CcxtVenue`, an account on a live exchange behind the venue interface;
+- `ticker_source`: the `ccxt_poll` feed's source of one symbol's REST ticker;
+- `catalog`: the exchange ids and capabilities the API lists, offline;
+- `urls`: re-hosting an exchange's API URLs (testnets, proxies, the local fake).
+"""
+
+from trading.venues.ccxt_venue.venue import CcxtSettings, CcxtVenue, unsupported_reason
+
+__all__ = ["CcxtSettings", "CcxtVenue", "unsupported_reason"]

@@ -1,0 +1,149 @@
+"""The `ccxt_poll` feed source: one symbol's REST ticker polled from a ccxt exchange.
+
+Thread boundary: the source is made at boot, but its sync ccxt client is made on the
+first poll, on the feed actor's thread, and only that actor uses it (ccxt clients are not
+thread-safe; a restarted feed gets the same source, never two feeds at once). Public
+endpoints only, so no keys. An exchange error never fails the feed: it is logged and
+counted, and the next poll waits longer (`Backoff`, honouring Retry-After on a 429/418).
+
+The feed actor owns its client, as an `ExchangeActor` owns its account's through
+`CcxtVenue`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import ccxt
+
+from trading.feeds.polled import Backoff, Quote
+from trading.money import to_decimal
+from trading.venues.ccxt_venue.urls import overridden_urls
+
+logger = logging.getLogger(__name__)
+
+SPOT_ONLY_OPTIONS: dict[str, dict[str, Any]] = {
+    # CCXT.md: Binance's spot markets in one request, no currency or margin calls.
+    "binance": {
+        "defaultType": "spot",
+        "fetchMarkets": {"types": ["spot"]},
+        "fetchCurrencies": False,
+        "fetchMargins": False,
+    },
+}
+
+
+class BadTicker(ValueError):
+    """A ticker without a usable last price."""
+
+
+def ticker_quote(ticker: Mapping[str, Any]) -> Quote:
+    """A ccxt ticker as a `Quote` of exact Decimals; ccxt's floats go through `str`."""
+    last = ticker.get("last") if ticker.get("last") is not None else ticker.get("close")
+    if last is None:
+        raise BadTicker(f"ticker of {ticker.get('symbol')} has no last price")
+    quote = Quote(last=_price(last), bid=_optional(ticker.get("bid")), ask=_optional(ticker.get("ask")))
+    if quote.last <= 0:
+        raise BadTicker(f"ticker of {ticker.get('symbol')} has last price {quote.last}")
+    return quote
+
+
+def _price(value: Any) -> Decimal:
+    try:
+        return to_decimal(str(value))
+    except (ValueError, TypeError) as error:
+        raise BadTicker(str(error)) from None
+
+
+def _optional(value: Any) -> Decimal | None:
+    """A bid or ask; a missing or zero one (an empty book side) is None."""
+    if value is None:
+        return None
+    price = _price(value)
+    return price if price > 0 else None
+
+
+class CcxtPollSource:
+    """Polls `fetch_ticker(symbol)` every `interval_s`; a `PolledSource` for the feed actor."""
+
+    def __init__(
+        self,
+        *,
+        exchange: str,
+        symbol: str,
+        interval_s: float,
+        max_backoff_s: float = 60.0,
+        timeout_s: float = 10.0,
+        sandbox: bool = False,
+        urls: Mapping[str, str] | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        if exchange not in ccxt.exchanges:
+            raise ValueError(f"ccxt has no exchange {exchange!r}")
+        self.exchange_id = exchange
+        self.symbol = symbol
+        self.timeout_s = timeout_s
+        self.sandbox = sandbox
+        self.urls = dict(urls or {})
+        if self.urls:
+            overridden_urls({}, self.urls)  # a malformed base fails at boot, not on a poll
+        self.backoff = backoff if backoff is not None else Backoff(interval_s, max(max_backoff_s, interval_s))
+        self.polls = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self._client: ccxt.Exchange | None = None
+
+    def poll(self) -> tuple[Quote | None, float]:
+        self.polls += 1
+        try:
+            client = self._client if self._client is not None else self._connect()
+            client.load_markets()  # no request once loaded; retried here after a failure
+            quote = ticker_quote(client.fetch_ticker(self.symbol))
+        except (ccxt.BaseError, BadTicker) as error:
+            return None, self._failed(error)
+        if self.backoff.failures:
+            logger.info("%s %s: answering again after %d failed polls", self.exchange_id, self.symbol, self.backoff.failures)
+        return quote, self.backoff.succeeded()
+
+    def _connect(self) -> ccxt.Exchange:
+        """The ccxt client, made on the polling thread (see the module docstring)."""
+        klass = getattr(ccxt, self.exchange_id)
+        config: dict[str, Any] = {
+            "enableRateLimit": True,
+            "timeout": int(self.timeout_s * 1000),
+            # ccxt's own retries would hide failures from the backoff.
+            "options": {"maxRetriesOnFailure": 0, **SPOT_ONLY_OPTIONS.get(self.exchange_id, {})},
+        }
+        client = klass(config)
+        if self.sandbox:
+            client.set_sandbox_mode(True)
+        if self.urls:
+            client.urls = overridden_urls(client.urls, self.urls)
+            client.session.trust_env = False  # no proxy variable may capture a local URL
+        self._client = client
+        return client
+
+    def _failed(self, error: Exception) -> float:
+        self.errors += 1
+        self.last_error = f"{type(error).__name__}: {str(error)[:200]}"
+        retry_after = self._retry_after() if isinstance(error, ccxt.DDoSProtection) else None
+        delay = self.backoff.failed(retry_after)
+        # Network trouble is expected now and then; anything else is likely config (a bad
+        # symbol, a wrong URL) and worth a louder line, but still retried.
+        level = logging.WARNING if isinstance(error, (ccxt.NetworkError, BadTicker)) else logging.ERROR
+        logger.log(
+            level, "%s %s: poll failed (%d in a row, %d in all), next in %.1fs: %s",
+            self.exchange_id, self.symbol, self.backoff.failures, self.errors, delay, self.last_error,
+        )
+        return delay
+
+    def _retry_after(self) -> float | None:
+        headers = getattr(self._client, "last_response_headers", None) or {}
+        value = headers.get("Retry-After") if hasattr(headers, "get") else None
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
