@@ -14,12 +14,15 @@ def make_hub(context: ApiContext) -> WebSocketHub:
     from api.ws import metrics
     from api.ws.hub import WebSocketHub
     from api.ws.ownership import OwnershipCache
+    from api.ws.positions import PositionUpdates
 
+    ownership = OwnershipCache(context.engine)
     hub = WebSocketHub(
         version=context.version,
         limits=context.ws_limits,
         outlet=context.ws_outlet,
-        ownership=OwnershipCache(context.engine),
+        ownership=ownership,
+        positions=PositionUpdates(engine=context.engine, markets=context.markets, actors=context.actors, ownership=ownership),
         monotonic=context.monotonic,
     )
     metrics.register(context.registry, hub)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from trading.feeds.resample import INTERVALS_MS
+
 _SYMBOL = re.compile(r"^([A-Za-z0-9]{1,20})[-/]([A-Za-z0-9]{1,20})$")
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
-SHARED = ("all_markets", "orders", "bots", "system")
-NOT_YET = {
-    "positions": "the positions channel is not available yet: no position events exist; use fills on `orders`",
-    "kline": "the kline channel is not available yet: the feeds deliver prices, not candles",
-}
+SHARED = ("all_markets", "orders", "positions", "bots", "system")
 
 
 @dataclass(frozen=True)
@@ -35,8 +33,14 @@ def parse(raw: object) -> Channel:
     if raw in SHARED:
         return Channel(raw, raw)
     kind, _, rest = raw.partition(":")
-    if kind in NOT_YET:
-        raise InvalidChannel(NOT_YET[kind])
+    if kind == "kline":
+        symbol, _, interval = rest.rpartition(":")
+        match = _SYMBOL.match(symbol)
+        if match is None or interval not in INTERVALS_MS:
+            raise InvalidChannel(
+                f"{raw[:80]!r}: a kline channel is kline:BASE-QUOTE:INTERVAL with an interval of {', '.join(INTERVALS_MS)}"
+            )
+        return Channel(f"kline:{match.group(1).upper()}-{match.group(2).upper()}:{interval}", "kline")
     if kind == "market":
         match = _SYMBOL.match(rest)
         if match is None:
@@ -47,6 +51,6 @@ def parse(raw: object) -> Channel:
             raise InvalidChannel(f"{raw!r}: expected {kind}:<id>")
         return Channel(raw, kind, rest)
     raise InvalidChannel(
-        f"unknown channel {raw[:80]!r}: one of market:{{symbol}}, all_markets, orders, bots, bot:{{id}}, "
+        f"unknown channel {raw[:80]!r}: one of market:{{symbol}}, kline:{{symbol}}:{{interval}}, all_markets, orders, positions, bots, bot:{{id}}, "
         "account:{id}, system"
     )

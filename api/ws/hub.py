@@ -5,6 +5,7 @@ serialised, one per channel; the hub writes the same bytes to each subscriber al
 see them. On `orders` and `bots` (channels every user shares) a message goes only to its
 owner and to admins; `bot:{id}` and `account:{id}` are checked once, at subscribe time.
 A message whose owner the cache does not know yet waits for one reload of the cache.
+`positions` messages are made per viewer (`api.ws.positions`), after the relayed fills.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from api.ws import channels as channel_names
 from api.ws.client import CLOSE_TOO_SLOW, Client, WsLimits
 from api.ws.outlet import RelayOutlet
 from api.ws.ownership import UNKNOWN, OwnershipCache
+from api.ws.positions import PositionUpdates
 from api.ws.wire import Outgoing, encode, message, notice, now_ms
 
 logger = logging.getLogger(__name__)
@@ -76,12 +78,14 @@ class WebSocketHub:
         limits: WsLimits,
         outlet: RelayOutlet | None,
         ownership: OwnershipCache,
+        positions: PositionUpdates | None = None,
         monotonic: Any = time.monotonic,
     ) -> None:
         self.version = version
         self.limits = limits
         self.outlet = outlet
         self.ownership = ownership
+        self.positions = positions
         self.monotonic = monotonic
         self.counters = Counters()
         self.clients: set[Client] = set()
@@ -98,7 +102,7 @@ class WebSocketHub:
         if self._sweeper is not None:
             return
         if self.outlet is not None:
-            self.outlet.attach(self.dispatch)
+            self.outlet.attach(self.dispatch, self._on_fills if self.positions is not None else None)
         self._sweeper = PeriodicCallback(self._sweep, SWEEP_INTERVAL_MS)
         self._sweeper.start()
 
@@ -183,12 +187,13 @@ class WebSocketHub:
         return removed
 
     def latest_market_data(self, names: Iterable[str]) -> list[Outgoing]:
-        """The last price of each market channel in `names`, for a client that just subscribed."""
+        """The last price (or candle) of each market or kline channel in `names`, for a
+        client that just subscribed."""
         if self.outlet is None:
             return []
         found = []
         for name in names:
-            if name.startswith("market:"):
+            if name.startswith(("market:", "kline:")):
                 latest = self.outlet.latest(name)
                 if latest is not None:
                     found.append(latest)
@@ -235,6 +240,10 @@ class WebSocketHub:
                 targets = subscribers.everyone
             for client in tuple(targets):
                 client.send(out)
+
+    def _on_fills(self, fills: list[Any]) -> None:
+        assert self.positions is not None
+        self.positions.on_fills(fills, lambda: self.channels.get("positions"))
 
     def _park(self, out: Outgoing) -> None:
         if len(self._parked) < MAX_PARKED:

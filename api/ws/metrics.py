@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 
 from api.ws.hub import WebSocketHub
 
-KINDS = ("market", "all_markets", "orders", "bots", "bot", "account", "system", "control")
+KINDS = ("market", "kline", "all_markets", "orders", "positions", "bots", "bot", "account", "system", "control")
 
 
 class WebSocketCollector(Collector):

@@ -8,6 +8,10 @@ that falls behind finds one price per symbol waiting, never a backlog.
 
 The hub `attach`es from the loop when it first has a client; until then pushes are only
 remembered as the latest price per symbol, which a new `market:` subscriber gets at once.
+
+Candles (`kline:`) are built here from the tickers (`api.ws.klines`), on the relay's
+thread; fills are handed to the hub's position updates as they are (`on_fills`), with the
+batch of messages they came with.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from tornado.ioloop import IOLoop
 
+from api.ws.klines import KlineBook
 from api.ws.wire import Outgoing, prepare
 
 logger = logging.getLogger(__name__)
@@ -39,28 +44,46 @@ class RelayOutlet:
         self._wake_pending = False
         self._io_loop: IOLoop | None = None
         self._consumer: Callable[[list[Outgoing]], None] | None = None
+        self._on_fills: Callable[[list[Any]], None] | None = None
+        self._fills: list[Any] = []
+        self._klines = KlineBook()  # the relay's thread only
         self.dropped = 0
         self.conflated = 0
 
-    def attach(self, consumer: Callable[[list[Outgoing]], None]) -> None:
-        """Deliver to `consumer` on the current IOLoop from now on (call on the loop)."""
+    def attach(self, consumer: Callable[[list[Outgoing]], None], on_fills: Callable[[list[Any]], None] | None = None) -> None:
+        """Deliver to `consumer` (and the relayed `OrderFilled` events to `on_fills`) on
+        the current IOLoop from now on (call on the loop)."""
         with self._lock:
             self._io_loop = IOLoop.current()
             self._consumer = consumer
+            self._on_fills = on_fills
 
     def detach(self) -> None:
         with self._lock:
             self._io_loop = None
             self._consumer = None
+            self._on_fills = None
             self._pending.clear()
+            self._fills.clear()
             self._market.clear()
 
     def push(self, batch: Sequence[Any]) -> None:
         """The relay's thread: map, serialise and queue `batch`; wake the loop once."""
-        prepared = [out for item in batch for out in prepare(item)]
+        prepared = []
+        fills = []
+        for item in batch:
+            prepared.extend(prepare(item))
+            name = type(item).__name__
+            if name == "TickerUpdated":
+                prepared.extend(self._klines.update(item))
+            elif name == "OrderFilled":
+                fills.append(item)
         if not prepared:
             return
         with self._lock:
+            if self._on_fills is not None:
+                self._fills.extend(fills)
+                del self._fills[:-MAX_PENDING]
             for out in prepared:
                 if out.conflate is not None:
                     self._latest[out.conflate] = out
@@ -97,5 +120,9 @@ class RelayOutlet:
                 batch.extend(self._market.values())
                 self._market = {}
             consumer = self._consumer
+            fills, self._fills = self._fills, []
+            on_fills = self._on_fills
         if consumer is not None and batch:
             consumer(batch)
+        if on_fills is not None and fills:
+            on_fills(fills)

@@ -116,7 +116,8 @@ def test_the_outlet_wakes_the_loop_once_per_burst_and_keeps_one_price_per_symbol
 
     def relay_thread() -> None:  # pushes while the loop is not running
         for n in range(10):
-            outlet.push([accepted(n), TickerUpdated(symbol="XRP/USDT", last=D(n), low=D(n), high=D(n))])
+            ticker = TickerUpdated(symbol="XRP/USDT", last=D(n), low=D(n), high=D(n), ts_event=1_767_225_605_000_000_000 + n)
+            outlet.push([accepted(n), ticker])
 
     thread = threading.Thread(target=relay_thread)
     thread.start()
@@ -125,7 +126,12 @@ def test_the_outlet_wakes_the_loop_once_per_burst_and_keeps_one_price_per_symbol
     loop.close()
     assert len(drained) == 1  # one wake-up for the lot
     channels = [(out.channel, out.kind) for out in drained[0]]
-    assert channels == [("orders", "orders")] * 10 + [("market:XRP-USDT", "market"), ("all_markets", "all_markets")]
-    assert b'"last":"9"' in drained[0][-2].payload
-    assert outlet.conflated == 18
-    assert outlet.latest("market:XRP-USDT") is drained[0][-2]
+    klines = [f"kline:XRP-USDT:{interval}" for interval in ("1m", "5m", "15m", "1h", "4h", "1d")]
+    assert channels == [("orders", "orders")] * 10 + [("market:XRP-USDT", "market"), ("all_markets", "all_markets")] + [
+        (name, "kline") for name in klines
+    ]
+    assert b'"last":"9"' in drained[0][10].payload
+    assert outlet.conflated == 18 + 6 * 9
+    assert outlet.latest("market:XRP-USDT") is drained[0][10]
+    # One candle per interval, in progress, closing at the last of the ten prices.
+    assert all(b'"c":"9"' in out.payload for out in drained[0][12:])

@@ -172,10 +172,11 @@ def test_malformed_and_unknown_messages_get_errors(env):
 
 def test_invalid_channels_are_refused_one_by_one(env):
     client = env.welcomed("alice")
-    answers = client.subscribe("nonsense", "positions", "kline:XRP-USDT:1m", "market:", "system", "bot:")
+    bad = ("nonsense", "kline:XRP-USDT:2m", "kline:XRP-USDT", "kline:XRP:1m", "market:", "bot:")
+    answers = client.subscribe(*bad[:3], "positions", "kline:xrp/usdt:1m", *bad[3:], "system")
     errors = {a["channel"]: a["code"] for a in answers if a["type"] == "error"}
-    assert errors == {name: "INVALID_CHANNEL" for name in ("nonsense", "positions", "kline:XRP-USDT:1m", "market:", "bot:")}
-    assert answers[-1]["type"] == "subscribed" and answers[-1]["channels"] == ["system"]
+    assert errors == {name: "INVALID_CHANNEL" for name in bad}
+    assert answers[-1]["type"] == "subscribed" and answers[-1]["channels"] == ["positions", "kline:XRP-USDT:1m", "system"]
 
 
 def test_subscribe_unsubscribe_and_the_single_channel_form(env):
