@@ -80,9 +80,11 @@ class StopBot(Command):
 
 @dataclass(frozen=True)
 class PauseBot(Command):
-    """Keep the orders; make no new decisions until resumed."""
+    """Keep the orders; make no new decisions until resumed. `reason` is shown as the bot's
+    error_message (the exchange refused the account's keys, say) until it is resumed."""
 
     bot_id: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,7 @@ class BotActor(SupervisedActor):
 
     def on_pause_bot(self, command: PauseBot) -> None:
         if self.status == RUNNING:
-            self._set_status(PAUSED)
+            self._set_status(PAUSED, command.reason)
 
     def on_resume_bot(self, command: ResumeBot) -> None:
         if self.status == PAUSED:

@@ -51,6 +51,7 @@ JOURNAL = "journal"
 POLL = "venue-poll"
 BREAKER_GAUGE = {"closed": 0, "half_open": 1, "open": 2}
 ZERO_BALANCE = Balance(Decimal(0), Decimal(0))
+RESTORE_BACKOFF_MAX_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class ExchangeActor(SupervisedActor):
         self.metrics = metrics
         self.scheduler = scheduler  # ticks the polls of a venue that has `poll` (a real exchange)
         self._poll_timer: Any = None
+        self._restore_attempts = 0
         self._bot_ids: set[str] = set()  # bots that traded here: paused if the keys are refused
         self._auth_reported = False
         self._venue_timer = venue_timer(metrics, account_id)
@@ -137,7 +139,13 @@ class ExchangeActor(SupervisedActor):
             raise RuntimeError(f"cannot restore {self.account_id}: {message.error}")
         events = self.store.read_all_events(account_id=self.account_id)
         venue = self.venue_factory()
-        self._venue_call("restore", venue.restore, events)
+        try:
+            self._venue_call("restore", venue.restore, events)
+        except Exception as error:
+            if not self._restore_later(venue, error):
+                raise
+            return
+        self._restore_attempts = 0
         self.venue = venue
         self._balances = dict(venue.balances())
         self._symbol_of = {e.client_order_id: e.symbol for e in events if isinstance(e, OrderSubmitted)}
@@ -151,6 +159,20 @@ class ExchangeActor(SupervisedActor):
         self._emit(corrections)
         # Ready once the corrections are committed, so bots that restore next see them.
         self._journal(PersistThen(events=(), notify=self.actor_ref, then=Reconciled()))
+
+    def _restore_later(self, venue: Venue, error: Exception) -> bool:
+        """A real exchange unreachable at start (5xx, 429, timeouts): try the restore again
+        with backoff in this actor, so the boot's `AwaitReady` stays answered; failing
+        would restart the actor and drop it."""
+        is_transient = getattr(venue, "is_transient", None)
+        if self.scheduler is None or is_transient is None or not is_transient(error):
+            return False
+        self._restore_attempts += 1
+        delay = min(RESTORE_BACKOFF_MAX_S, 0.2 * 2 ** min(self._restore_attempts, 8))
+        logger.warning("%s: restore failed (%s: %s), trying again in %.1f s",
+                       self.account_id, type(error).__name__, error, delay)
+        self.scheduler.tell_later(delay, self.actor_ref, RestoreFromJournal())
+        return True
 
     def on_reconciled(self, message: Reconciled) -> None:
         poll_interval = getattr(self.venue, "poll_interval_s", None)
@@ -265,7 +287,7 @@ class ExchangeActor(SupervisedActor):
         stay) until someone fixes the keys and resumes it."""
         logger.error("%s: %s; pausing its bots %s", self.account_id, error, sorted(self._bot_ids))
         for bot_id in sorted(self._bot_ids):
-            self.directory.tell(f"bot:{bot_id}", PauseBot(bot_id=bot_id))
+            self.directory.tell(f"bot:{bot_id}", PauseBot(bot_id=bot_id, reason=f"{self.account_id}: {error}"))
 
     def _venue_call(self, method: str, function: Callable[..., Any], *args: Any) -> Any:
         """Every call into the venue goes through here, timed when metrics are on."""

@@ -18,6 +18,10 @@ like a crash to the supervisor, which would start the replay again.
 A `PolledSource` (`ccxt_poll`: a venue's REST ticker) is asked for its latest quote, on this
 actor's thread, each time its poll is due, and says when the next one is; a failed poll
 emits nothing and the feed goes on.
+
+A `StreamedSource` (`ccxt_stream`: a venue's websocket ticker) runs in an asyncio loop on a
+thread this actor starts in `on_start` and stops (closing the source's client) in
+`on_release`; its quotes come back as `StreamQuoteReady`, latest wins (`actors/stream_thread`).
 """
 
 from __future__ import annotations
@@ -35,13 +39,15 @@ import pykka
 from actors.conflation import ConflatingOutbox
 from actors.messages import FeedStatus, GetFeedStatus, Tick
 from actors.scheduler import Scheduler, Timer
+from actors.stream_thread import LatestQuote, StreamQuoteReady, StreamThread
 from actors.supervised import SupervisedActor
-from config.schema import CcxtPollFeedConfig, FeedConfig, RandomWalkFeedConfig, ReplayFeedConfig
+from config.schema import CcxtPollFeedConfig, CcxtStreamFeedConfig, FeedConfig, RandomWalkFeedConfig, ReplayFeedConfig
 from trading.clock import SYSTEM_CLOCK, Clock
 from trading.feeds import FeedStep
 from trading.feeds.candles import CandleReplay, read_candles
 from trading.feeds.polled import PolledSource, Quote
 from trading.feeds.random_walk import RandomWalk
+from trading.feeds.streamed import StreamedSource
 from trading.market_data import TickerUpdated
 from trading.messages import Command
 from trading.money import to_decimal
@@ -126,12 +132,25 @@ def ccxt_poll_source(config: CcxtPollFeedConfig) -> PolledSource:
     )
 
 
-def feed_source(config: FeedConfig) -> FeedSource | PolledSource:
+def ccxt_stream_source(config: CcxtStreamFeedConfig) -> StreamedSource:
+    """The config's exchange ticker, streamed by ccxt.pro (imported only here)."""
+    from trading.venues.ccxt_venue.stream_source import CcxtStreamSource
+
+    return CcxtStreamSource(
+        exchange=config.exchange, symbol=config.symbol, reconnect_s=config.reconnect_s,
+        max_backoff_s=config.max_backoff_s, timeout_s=config.timeout_s,
+        sandbox=config.sandbox, urls=config.urls,
+    )
+
+
+def feed_source(config: FeedConfig) -> FeedSource | PolledSource | StreamedSource:
     """The source a `[[feeds]]` entry describes."""
     if isinstance(config, ReplayFeedConfig):
         return replay_source(config)
     if isinstance(config, CcxtPollFeedConfig):
         return ccxt_poll_source(config)
+    if isinstance(config, CcxtStreamFeedConfig):
+        return ccxt_stream_source(config)
     return random_walk_source(config)
 
 
@@ -197,7 +216,7 @@ class MarketFeedActor(SupervisedActor):
         *,
         name: str,
         scheduler: Scheduler,
-        source: FeedSource | PolledSource,
+        source: FeedSource | PolledSource | StreamedSource,
         symbol: str,
         clock: Clock = SYSTEM_CLOCK,
         subscriptions: FeedSubscriptions | None = None,
@@ -208,7 +227,8 @@ class MarketFeedActor(SupervisedActor):
         super().__init__(name=name, supervisor=supervisor)
         self.metrics = metrics
         self.polled = isinstance(source, PolledSource)
-        if not self.polled and iter(source) is source:  # type: ignore[arg-type]
+        self.streamed = isinstance(source, StreamedSource)
+        if not self.polled and not self.streamed and iter(source) is source:  # type: ignore[arg-type]
             raise TypeError("a feed source must be re-iterable (a restart iterates it again)")
         self.scheduler = scheduler
         self.source = source
@@ -221,6 +241,7 @@ class MarketFeedActor(SupervisedActor):
         self._due = 0.0
         self._timer: Timer | None = None
         self._latest: TickerUpdated | None = None
+        self._stream: StreamThread | None = None
         self.events_emitted = 0
         self.last_event_ns: int | None = None
 
@@ -238,6 +259,10 @@ class MarketFeedActor(SupervisedActor):
         if self.metrics is not None:
             self.metrics.watch_feed(self.name, self.subscriptions)
         self._due = self._monotonic()
+        if self.streamed:
+            self._stream = StreamThread(self.source, LatestQuote(self.actor_ref), f"{self.name}-stream")  # type: ignore[arg-type]
+            self._stream.start()
+            return
         if self.polled:
             self._set_timer(0.0)  # the first poll runs as a message, not inside on_start
             return
@@ -246,6 +271,9 @@ class MarketFeedActor(SupervisedActor):
 
     def on_release(self) -> None:
         self._cancel_timer()
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream = None
 
     # -- messages -----------------------------------------------------------------------
 
@@ -258,6 +286,11 @@ class MarketFeedActor(SupervisedActor):
         if price is not None:
             self._emit(price, correlation_id=None)
         self._schedule_next_step()
+
+    def on_stream_quote_ready(self, message: StreamQuoteReady) -> None:
+        quote = message.latest.take()
+        if quote is not None and self._stream is not None:
+            self._emit(quote.last, correlation_id=None, quote=quote)
 
     def on_subscribe_market_data(self, command: SubscribeMarketData) -> None:
         outbox = self.subscriptions.add(command.ref)

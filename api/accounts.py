@@ -6,8 +6,9 @@ table nor the projection ever holds them in clear, and no response repeats them.
 are journaled events; a 201/200 comes after the journal's `Flush` confirmed the commit.
 
 Paper accounts get their exchange actor at once (`api.account_control`). Accounts on a
-ccxt exchange are stored but not connected: checking keys with a live exchange, and
-its balances, come with live trading; those routes answer 422 for them until then.
+ccxt exchange are stored but not connected; `/test` and `/validate` check their keys with
+the exchange by a balance fetch (`ccxt_venue.key_check`, the venue's own client, run in the
+executor: it blocks); their balances route still answers 422.
 """
 
 from __future__ import annotations
@@ -37,16 +38,19 @@ from api.schemas.accounts import (
 )
 from api.schemas.common import Page
 from api.scope import ScopedHandler
-from storage.accounts import AccountRecord, bots_of_account, get_account, list_accounts, name_taken
-from storage.sealing import encode_sealed
+from storage.accounts import AccountRecord, bots_of_account, get_account, list_accounts, live_credentials, name_taken
+from storage.sealing import SealingError, encode_sealed
 from trading.account_events import AccountChanged, AccountCreated, AccountDeleted, AccountValidated
 from trading.messages import Event, new_id
+from trading.venues.ccxt_venue import CcxtSettings
 from trading.venues.ccxt_venue.catalog import exchange_ids
+from trading.venues.ccxt_venue.key_check import ExchangeUnreachable, KeyCheck, check_keys
 
 logger = logging.getLogger(__name__)
 
 PAPER = "paper"
 TAGS = ("accounts",)
+CHECK_TIMEOUT_MS = 10_000
 LIVE_LATER = (
     "live exchange checks and balances come with live exchange support: accounts on {exchange}"
     " are stored (sealed) but not connected yet"
@@ -119,6 +123,38 @@ class AccountBase(ScopedHandler):
         except RuntimeError as error:  # not restored yet
             raise ApiError(503, "EXCHANGE_UNAVAILABLE", str(error)) from None
 
+    async def live_check(self, exchange: str, clear: dict[str, str | None], *, sandbox: bool,
+                         urls: dict[str, str]) -> KeyCheck:
+        """Check keys with the exchange (a balance fetch, off the loop); 503 when it could
+        not judge them. The keys never reach a response or a log line."""
+        self.protect(*clear.values())
+        settings = CcxtSettings(
+            exchange=exchange, api_key=clear["api_key"] or "", secret=clear["api_secret"] or "",
+            password=clear.get("password"), sandbox=sandbox, urls=dict(urls), timeout_ms=CHECK_TIMEOUT_MS,
+        )
+        try:
+            return await self.in_executor(check_keys, settings)
+        except ExchangeUnreachable as error:
+            raise ApiError(503, "EXCHANGE_UNAVAILABLE", f"{exchange} could not check the keys: {error}") from None
+
+    async def stored_check(self, record: AccountRecord) -> KeyCheck:
+        """`live_check` with the account's own (unsealed) keys and URLs."""
+        sealed, urls = await self.in_executor(live_credentials, self._engine(), record.id)
+        if "api_key" not in sealed or "api_secret" not in sealed:
+            raise _invalid(["path", "account_id"], f"account {record.id} has no stored keys"
+                           " (a config-file account's keys stay in the daemon's environment)")
+        assert self.context is not None
+        if self.context.sealer is None:
+            raise ApiError(503, "ENCRYPTION_KEY_MISSING", "this daemon has no encryption key, so it cannot open"
+                           " the account's keys")
+        try:
+            clear: dict[str, str | None] = {name: self.context.sealer.unseal(value, record.id, name)
+                                            for name, value in sealed.items()}
+        except SealingError:
+            raise ApiError(503, "ENCRYPTION_KEY_MISSING", f"the keys of account {record.id} do not open"
+                           " with this daemon's encryption key") from None
+        return await self.live_check(record.exchange, clear, sandbox=record.is_testnet, urls=urls)
+
     def out(self, record: AccountRecord) -> AccountOut:
         return account_out(record, connected=self.exchange_actor(record.id) is not None)
 
@@ -186,6 +222,8 @@ class AccountsHandler(AccountBase):
                     raise _invalid(["body", name], f"an account on {body.exchange} needs {name}")
             if body.initial_balances is not None:
                 raise _invalid(["body", "initial_balances"], "only paper accounts take initial_balances")
+        if body.exchange == PAPER and body.urls:
+            raise _invalid(["body", "urls"], "paper accounts take no exchange URLs")
         self.protect(*clear.values())
         owner = self.principal.user_id
         if await self.in_executor(name_taken, self._engine(), owner, body.name):
@@ -201,6 +239,7 @@ class AccountsHandler(AccountBase):
             api_key_hint=key_hint(clear["api_key"]) if clear["api_key"] else None,
             ip_whitelist=tuple(body.ip_whitelist),
             initial_balances=dict(body.initial_balances or {}) if body.exchange == PAPER else {},
+            urls=dict(body.urls),
             correlation_id=self.request_id,
             **sealed,
         )
@@ -220,15 +259,26 @@ class AccountsHandler(AccountBase):
 class AccountValidateHandler(AccountBase):
     """`/accounts/validate`: check keys before saving them."""
 
-    @endpoint("Check credentials before saving them", body=AccountValidate, response=AccountTestOut, tags=TAGS)
+    @endpoint("Check credentials before saving them", body=AccountValidate, response=AccountTestOut,
+              errors=("EXCHANGE_UNAVAILABLE",), tags=TAGS)
     async def post(self) -> None:
-        """Paper accounts need no keys and always pass. Live exchanges: 422 until live
-        exchange support exists."""
+        """Paper accounts need no keys and always pass. Live exchanges: the keys are
+        checked with the exchange (a balance fetch, through `urls` if given); keys it
+        refuses give `success: false` with its message; nothing is stored."""
         body = self.parse_body(AccountValidate)
         if body.exchange != PAPER:
             if body.exchange not in exchange_ids():
                 raise _invalid(["body", "exchange"], f"unknown exchange {body.exchange!r}: use 'paper' or a ccxt exchange id")
-            raise _invalid(["body", "exchange"], LIVE_LATER.format(exchange=body.exchange))
+            clear = {name: getattr(body, name).get_secret_value() if getattr(body, name) else None
+                     for name in ("api_key", "api_secret", "password")}
+            for name in ("api_key", "api_secret"):
+                if clear[name] is None:
+                    raise _invalid(["body", name], f"an account on {body.exchange} needs {name}")
+            check = await self.live_check(body.exchange, clear, sandbox=body.is_testnet, urls=body.urls)
+            self.write_model(_check_out(check))
+            return
+        if body.urls:
+            raise _invalid(["body", "urls"], "paper accounts take no exchange URLs")
         for name in ("api_key", "api_secret", "password"):
             if getattr(body, name) is not None:
                 raise _invalid(["body", name], "paper accounts take no API keys")
@@ -309,9 +359,16 @@ class AccountTestHandler(AccountBase):
         errors=("ACCOUNT_NOT_FOUND", "EXCHANGE_UNAVAILABLE", "ACTOR_TIMEOUT"), tags=TAGS,
     )
     async def post(self, account_id: str) -> None:
-        """Paper accounts answer from their paper exchange and set `is_valid` and
-        `last_validated_at`; live exchanges: 422 until live exchange support exists."""
+        """Paper accounts answer from their paper exchange; live ones with a balance fetch
+        made with the stored keys (`success: false` with the exchange's message when it
+        refuses them). Either sets `is_valid` and `last_validated_at`."""
         record = await self.visible_account(account_id)
+        if record.exchange != PAPER:
+            check = await self.stored_check(record)
+            await self.commit(AccountValidated(account_id=account_id, is_valid=check.success,
+                                               correlation_id=self.request_id))
+            self.write_model(_check_out(check))
+            return
         balances = await self.paper_balances(record, ["path", "account_id"])
         await self.commit(AccountValidated(account_id=account_id, is_valid=True, correlation_id=self.request_id))
         self.write_model(AccountTestOut(
@@ -383,3 +440,7 @@ def _holdings(snapshot: AccountBalances, quote: str) -> list[HoldingOut]:
             value=None if price is None else total * price,
         ))
     return holdings
+
+
+def _check_out(check: KeyCheck) -> AccountTestOut:
+    return AccountTestOut(success=check.success, exchange=check.exchange, balance=check.balance, message=check.message)

@@ -302,6 +302,8 @@ class LiveAccountConfig(Section):
     """How often open orders, fills and balances are polled."""
     not_found_grace_s: PositiveNumber = 10.0
     """How long an order sent without a clear answer may stay unfound before it is lost."""
+    requests_per_minute: Annotated[Integer, Field(ge=1, le=100_000)] | None = None
+    """The daemon's own request budget for this account, on top of ccxt's rate limiter."""
 
     @classmethod
     def _unknown_key(cls, key: str) -> str:
@@ -412,17 +414,15 @@ class RandomWalkFeedConfig(Section):
     seed: Integer = 0
 
 
-class CcxtPollFeedConfig(Section):
-    """A `[[feeds]]` entry of real prices: an exchange's REST ticker polled through ccxt
-    (public endpoints, no keys). `urls` points ccxt elsewhere (a testnet, a proxy, a local
-    fake): `all` re-hosts every API URL there, keeping its path; other keys replace that entry
-    of ccxt's `urls['api']`. Failed polls back off up to `max_backoff_s`."""
+class _CcxtFeedConfig(Section):
+    """What both ccxt feeds take: one symbol of one exchange, public endpoints, no keys.
+    `urls` points ccxt elsewhere (a testnet, a proxy, a local fake): `all` re-hosts every
+    API URL there, keeping its path; other keys replace that entry of ccxt's `urls['api']`.
+    Failures back off up to `max_backoff_s`."""
 
     id: Slug
-    source: Literal["ccxt_poll"]
     exchange: ExchangeId
     symbol: Symbol
-    interval_s: Annotated[Number, Field(ge=0.1)] = 5.0
     max_backoff_s: PositiveNumber = 60.0
     timeout_s: PositiveNumber = 10.0
     sandbox: Flag = False
@@ -436,8 +436,27 @@ class CcxtPollFeedConfig(Section):
         return value
 
 
+class CcxtPollFeedConfig(_CcxtFeedConfig):
+    """A `[[feeds]]` entry of real prices: an exchange's REST ticker polled through ccxt
+    every `interval_s`."""
+
+    source: Literal["ccxt_poll"]
+    interval_s: Annotated[Number, Field(ge=0.1)] = 5.0
+
+
+class CcxtStreamFeedConfig(_CcxtFeedConfig):
+    """A `[[feeds]]` entry of real prices streamed over the exchange's websocket (ccxt.pro
+    `watch_ticker`). `urls` also takes `ws`: a `ws[s]://` base that re-hosts every websocket
+    URL (ccxt.pro keeps them under `urls['api']['ws']`). After a disconnect or error the
+    stream reconnects after `reconnect_s`, doubling (with jitter) while it keeps failing."""
+
+    source: Literal["ccxt_stream"]
+    reconnect_s: Annotated[Number, Field(ge=0.01)] = 1.0
+
+
 FeedConfig = Annotated[
-    Union[ReplayFeedConfig, RandomWalkFeedConfig, CcxtPollFeedConfig], Field(discriminator="source")
+    Union[ReplayFeedConfig, RandomWalkFeedConfig, CcxtPollFeedConfig, CcxtStreamFeedConfig],
+    Field(discriminator="source"),
 ]
 """A `[[feeds]]` entry, by its `source`."""
 

@@ -109,6 +109,7 @@ def ccxt_settings(account: LiveAccountConfig) -> CcxtSettings:
         urls=dict(account.urls),
         poll_interval_s=account.poll_interval_s,
         not_found_grace_s=account.not_found_grace_s,
+        requests_per_minute=account.requests_per_minute,
     )
 
 
@@ -161,7 +162,8 @@ def risk_spec(config: DaemonConfig, bus: Any, directory: Any, load_open_orders: 
 
 def feed_spec(feed: Any, scheduler: Any, clock: Clock, metrics: Any = None) -> ChildSpec:
     try:
-        # A `ccxt_poll` source only checks its exchange here; it connects on its first poll.
+        # A `ccxt_poll`/`ccxt_stream` source only checks its exchange here; it connects
+        # on its first poll, or when the feed actor starts its stream thread.
         source = feed_source(feed)
     except ValueError as error:
         raise WiringError(f"feed {feed.id!r}: {error}") from None

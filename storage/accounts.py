@@ -160,3 +160,21 @@ def _settings(connection: object, ids: Iterable[str]) -> dict[str, tuple[tuple[s
             _, balances = settings.get(event.account_id, ((), None))
             settings[event.account_id] = (event.ip_whitelist, balances)
     return settings
+
+
+def live_credentials(engine: Engine, account_id: str) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The sealed credentials (field -> sealed bytes) of one account and the exchange URLs
+    it was made with (`AccountCreated.urls`), for checking its keys with its exchange."""
+    sealed = {name: value for owner, name, value in sealed_credentials(engine) if owner == account_id}
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(_events.c.payload)
+            .where(_events.c.account_id == account_id, _events.c.event_type == "AccountCreated")
+            .order_by(_events.c.id)
+        ).scalars().all()
+    urls: dict[str, str] = {}
+    for payload in rows:
+        event = decode_message("AccountCreated", payload)
+        if isinstance(event, AccountCreated):
+            urls = dict(event.urls)
+    return sealed, urls

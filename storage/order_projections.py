@@ -141,8 +141,8 @@ def order_filled(connection: Connection, event: OrderFilled) -> None:
     average = ((order.average_fill_price or 0) * order.filled_quantity + event.price * event.quantity) / filled
     if event.order_completed:
         status = "FILLED"
-    elif order.status == "CANCELED":
-        status = "CANCELED"
+    elif order.status in ("CANCELED", "EXPIRED", "REJECTED"):
+        status = order.status  # a late fill on a closed order (REJECTED: lost) keeps it closed, as in trading/orders.py
     else:
         status = "PARTIALLY_FILLED"
     connection.execute(_BOOK_FILL, {

@@ -27,6 +27,8 @@ class AccountCreated(Event):
     api_key_hint: str | None = None
     ip_whitelist: tuple[str, ...] = ()
     initial_balances: dict[str, Decimal] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+    """Replacement exchange URLs (a testnet, a proxy; `CcxtSettings.urls`), not secret."""
 
 
 @dataclass(frozen=True, kw_only=True)

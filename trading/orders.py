@@ -87,6 +87,12 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderEventKind], OrderStatus] = {
     (_S.EXPIRED, _E.FILL): _S.EXPIRED,
     (_S.FILLED, _E.ACCEPT): _S.FILLED,
     (_S.REJECTED, _E.REJECT): _S.REJECTED,
+    # Rejected as LOST (not found within the grace window after an unknown outcome), the
+    # order may still have reached the exchange and fill there; CcxtVenue books that fill
+    # (issue 5), so the table must too. It stays REJECTED, like a late fill after a cancel;
+    # a fill completing the quantity makes it FILLED. A plain refusal never reached the
+    # book, so no exchange reports a fill for it.
+    (_S.REJECTED, _E.FILL): _S.REJECTED,
 }
 """(status, event) -> status. A FILL entry gives the status after a fill that leaves part
 of the quantity open; a fill that completes the quantity always ends in FILLED."""

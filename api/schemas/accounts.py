@@ -4,6 +4,7 @@ out: responses carry `api_key_hint` ("****ab12") and `has_*` flags."""
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -31,6 +32,22 @@ def _network(value: str) -> str:
 IpNetwork = Annotated[str, AfterValidator(_network)]
 
 
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise ValueError("must be an http:// or https:// URL with a host and no credentials")
+    return value.strip()
+
+
+ExchangeUrls = Annotated[
+    dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")],
+         Annotated[str, StringConstraints(max_length=300), AfterValidator(_http_url)]],
+    Field(max_length=20, description="replacement exchange API URLs (a testnet, a proxy): `all` re-hosts every"
+          " API URL onto one base, other keys replace that ccxt `urls['api']` entry",
+          examples=[{"all": "https://proxy.example:8443"}]),
+]
+
+
 class AccountCreate(Model):
     """A new account. Live (ccxt) accounts need `api_key` and `api_secret`; `paper`
     accounts take `initial_balances` instead and no keys."""
@@ -42,6 +59,7 @@ class AccountCreate(Model):
     password: Credential | None = Field(None, description="the passphrase some exchanges want (OKX, KuCoin)")
     is_testnet: bool = False
     ip_whitelist: list[IpNetwork] = Field(default_factory=list, max_length=50)
+    urls: ExchangeUrls = Field(default_factory=dict)
     initial_balances: dict[AssetCode, Amount] | None = Field(
         None, description='paper only: `{"USDT": "10000"}`', examples=[{"USDT": "10000"}],
     )
@@ -70,6 +88,7 @@ class AccountValidate(Model):
     password: Credential | None = None
     is_testnet: bool = False
     ip_whitelist: list[IpNetwork] = Field(default_factory=list, max_length=50)
+    urls: ExchangeUrls = Field(default_factory=dict)
     initial_balances: dict[AssetCode, Amount] | None = None
 
 

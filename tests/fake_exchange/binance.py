@@ -324,8 +324,10 @@ class ControlHandler(tornado.web.RequestHandler):
             trades = self.server.set_price(body["symbol"], str(body["price"]))
             self.write({"trades": len(trades)})
         elif what == "faults":
+            slow_s, retry_after_s = body.get("slow_s"), body.get("retry_after_s")  # JSON numbers came as Decimal
             self.server.fail(float(body.get("failure_rate", 0)), tuple(body.get("kinds", ("503", "429", "timeout"))),
-                             slow_s=body.get("slow_s"), retry_after_s=body.get("retry_after_s"))
+                             slow_s=None if slow_s is None else float(slow_s),
+                             retry_after_s=None if retry_after_s is None else int(retry_after_s))
             if "outage_s" in body:
                 self.server.outage(float(body["outage_s"]))
             self.write({})

@@ -89,6 +89,18 @@ def test_a_late_fill_after_cancel_is_booked():
     assert state.fees == {"BTC": D("0.00025")}
 
 
+def test_a_late_fill_after_a_lost_rejection_is_booked():
+    """CcxtVenue rejects an order it cannot find within the grace window with code LOST,
+    and books the fill if the order reached the exchange after all: the table agrees."""
+    state = order()
+    run(state, E.SUBMIT, E.REJECT)
+    assert state.apply_fill("t9", D("100"), D("0.25"), D("0.025"), "USDT") is True
+    assert state.status is S.REJECTED and state.filled_quantity == D("0.25")
+    assert state.apply_fill("t9", D("100"), D("0.25"), D("0.025"), "USDT") is False
+    assert state.apply_fill("t10", D("100"), D("0.75"), D("0.075"), "USDT") is True
+    assert state.status is S.FILLED and state.fees == {"USDT": D("0.1")}
+
+
 @pytest.mark.parametrize(
     ("events", "bad"),
     [
@@ -112,8 +124,10 @@ def test_impossible_transitions_raise(events, bad):
     assert state.status is before
 
 
-@pytest.mark.parametrize("status", [S.INITIALIZED, S.DENIED, S.REJECTED, S.FILLED])
+@pytest.mark.parametrize("status", [S.INITIALIZED, S.DENIED, S.FILLED])
 def test_fills_where_no_order_can_fill_raise(status):
+    """REJECTED is no longer here: a LOST rejection may still fill on the exchange, and
+    CcxtVenue books that fill (see `test_a_late_fill_after_a_lost_rejection_is_booked`)."""
     state = order(status=status)
     with pytest.raises(InvalidOrderTransition):
         state.apply_fill("t1", D("100"), D("0.1"), D(0), "BTC")

@@ -10,7 +10,8 @@ the exchange refused before processing (429/418) and orders held while the break
 open or a Retry-After runs wait in the outbox and go out later, under the same client id.
 
 `poll` (the actor's Tick) sends the outbox, resolves unknown orders, retries cancels,
-books new trades from `fetch_my_trades` (each trade id once) and, every few minutes,
+books new trades from `fetch_my_trades` (each trade id once; Upbit, which lacks it, from
+each order: `order_fills`) and, every few minutes,
 reconciles open orders with the exchange's. Every number from ccxt becomes a `Decimal`
 through its string form (CCXT.md "Markets, precision, limits").
 """
@@ -30,7 +31,6 @@ import ccxt
 from trading.clock import SYSTEM_CLOCK, Clock
 from trading.events import (
     LIMIT,
-    MARKET,
     CancelOrder,
     ForeignOrderFound,
     OrderAccepted,
@@ -46,6 +46,8 @@ from trading.money import is_multiple
 from trading.messages import Event
 from trading.venues.base import Balance
 from trading.venues.breaker import CircuitBreaker
+from trading.venues.request_budget import RequestBudget
+from trading.venues.ccxt_venue import order_fills
 from trading.venues.ccxt_venue.urls import overridden_urls
 
 logger = logging.getLogger(__name__)
@@ -83,6 +85,8 @@ class CcxtSettings:
     breaker_cooldown_s: float = 15.0
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
+    requests_per_minute: int | None = None
+    """The daemon's own budget for this account (`RequestBudget`); None: ccxt's limiter only."""
 
 
 class Unavailable(Exception):
@@ -100,6 +104,7 @@ class _Order:
     throttled: bool = False  # refused before processing (429/418): safe to send again
     cancel_wanted: bool = False
     lost: bool = False  # the bot was told LOST: fills still count, nothing else is reported
+    fee_booked: Decimal = ZERO  # fees booked so far (fills read from the order: `order_fills`)
 
     @property
     def client_order_id(self) -> str:
@@ -119,7 +124,8 @@ def unsupported_reason(exchange_id: str) -> str | None:
     klass = getattr(ccxt, exchange_id, None) if exchange_id in ccxt.exchanges else None
     if klass is None:
         return f"ccxt has no exchange {exchange_id!r}"
-    missing = [name for name in NEEDED if not klass().has.get(name)]
+    missing = [name for name in NEEDED if not klass().has.get(name)
+               and not (name == "fetchMyTrades" and order_fills.fills_from_orders(exchange_id))]
     return f"exchange {exchange_id!r} lacks {', '.join(missing)} in ccxt" if missing else None
 
 
@@ -187,6 +193,10 @@ class CcxtVenue:
         self._rng = rng or random.Random()
         self.exchange = exchange if exchange is not None else make_exchange(settings)
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s, monotonic)
+        self._budget = (
+            RequestBudget(settings.requests_per_minute, monotonic())
+            if settings.requests_per_minute is not None else None
+        )
         self.auth_error: str | None = None
         self._markets: dict[str, Market] = {}
         self._markets_at: float | None = None
@@ -232,6 +242,7 @@ class CcxtVenue:
                 self._remember_exchange_id(order, event.exchange_order_id)
             elif isinstance(event, OrderFilled):
                 order.filled += event.quantity
+                order.fee_booked += event.fee
                 self._trade_ids.add(event.trade_id)
                 self._advance_cursor(event.symbol, event.trade_id)
                 if event.order_completed:
@@ -282,9 +293,10 @@ class CcxtVenue:
         market = self._markets.get(order.symbol)
         if market is None:
             return [self._reject(tracked, "UNKNOWN_SYMBOL", f"{order.symbol} is not listed on {self.settings.exchange}")]
+        market = self._rules_for(market, order)
         try:  # ccxt would round an off-tick price silently: what leaves must be exact already
             if order.order_type == LIMIT and order.price is not None:
-                market.check_order(order.side, order.price, order.quantity)
+                market.check_order(order.side, order_fills.limit_price(self.settings.exchange, market, order), order.quantity)
             elif not is_multiple(order.quantity, market.step_size):
                 raise OrderRuleViolation("AMOUNT_NOT_ON_STEP", f"{order.quantity} is not a multiple of {market.step_size}")
         except OrderRuleViolation as violation:
@@ -361,6 +373,11 @@ class CcxtVenue:
             "unresolved_orders": sum(o.state in (OUTBOX, UNKNOWN) for o in self._orders.values()),
         }
 
+    def is_transient(self, error: BaseException) -> bool:
+        """Whether `error` from a call (say `restore` at boot) is worth trying again later:
+        the exchange was unreachable, slow or busy, not wrong about what was asked."""
+        return isinstance(error, (Unavailable, ccxt.OperationFailed, ccxt.InvalidNonce))
+
     # -- markets and balances -------------------------------------------------------------------
 
     def load_markets(self) -> None:
@@ -374,6 +391,11 @@ class CcxtVenue:
                 markets[symbol] = self._to_market(symbol, market, fees_in_received)
             except (ValueError, ArithmeticError, TypeError) as error:
                 logger.debug("%s: market %s skipped: %s", self.account_id, symbol, error)
+        if self.settings.exchange == "upbit":  # ccxt gives no tick and no minimum there (CCXT.md)
+            try:
+                markets.update(self._call(order_fills.upbit_markets, self.exchange, raw, markets))
+            except ccxt.ExchangeError as error:
+                logger.warning("%s: no tick sizes from Upbit, orders take the band table: %s", self.account_id, error)
         self._markets = markets
         self._markets_at = self._monotonic()
 
@@ -419,11 +441,15 @@ class CcxtVenue:
 
     def _send(self, order: _Order) -> list[Event]:
         submitted = order.submitted
-        price = None if submitted.order_type == MARKET or submitted.price is None else _plain(submitted.price)
+        try:
+            amount, price, params = order_fills.create_args(
+                self.settings.exchange, self._rules_for(self._markets[submitted.symbol], submitted), submitted)
+        except OrderRuleViolation as violation:
+            return [self._reject(order, violation.code, violation.message)]
         try:
             remote = self._call(
                 self.exchange.create_order, submitted.symbol, submitted.order_type, submitted.side.value,
-                _plain(submitted.quantity), price, {"clientOrderId": submitted.client_order_id},
+                amount, price, params,
             )
         except Unavailable:
             return []
@@ -469,8 +495,7 @@ class CcxtVenue:
             order.accepted = True
             events.append(self._event(OrderAccepted, order.submitted.bot_id, order.client_order_id,
                                       exchange_order_id=order.exchange_id))
-        for trade in remote.get("trades") or []:
-            events += self._book_trade(order, trade)
+        events += self._remote_fills(order, remote)
         if self._dec(remote.get("filled")) > order.filled and order.state != CLOSED:
             events += self._order_trades(order)
         if status in ("canceled", "expired", "rejected") and order.state != CLOSED:
@@ -489,7 +514,7 @@ class CcxtVenue:
         events: list[Event] = []
         for order in [o for o in self._orders.values() if o.state == UNKNOWN]:
             try:
-                remote = self._call(self.exchange.fetch_order, None, order.symbol, {"clientOrderId": order.client_order_id})
+                remote = self._call(order_fills.fetch_by_client_id, self.exchange, order.symbol, order.client_order_id)
             except ccxt.OrderNotFound:
                 if order.throttled:  # refused unprocessed, and surely not there: send it again
                     order.state, order.throttled = OUTBOX, False
@@ -507,12 +532,12 @@ class CcxtVenue:
 
     def _send_cancel(self, order: _Order) -> list[Event]:
         try:
-            remote = self._call(self.exchange.cancel_order, None, order.symbol, {"clientOrderId": order.client_order_id})
+            remote = self._call(order_fills.cancel_by_client_id, self.exchange, order.symbol, order.client_order_id)
         except ccxt.OrderNotFound:
             # Filled (or canceled) before the cancel arrived: fetch it and book what it did.
             order.cancel_wanted = False
             try:
-                remote = self._call(self.exchange.fetch_order, None, order.symbol, {"clientOrderId": order.client_order_id})
+                remote = self._call(order_fills.fetch_by_client_id, self.exchange, order.symbol, order.client_order_id)
             except ccxt.OrderNotFound:
                 order.state = CLOSED
                 return [self._event(OrderRejected, order.submitted.bot_id, order.client_order_id,
@@ -535,6 +560,9 @@ class CcxtVenue:
     def _order_trades(self, order: _Order) -> list[Event]:
         if order.exchange_id is None:
             return []
+        if self._fills_per_order:
+            remote = self._call(self.exchange.fetch_order, order.exchange_id, order.symbol)
+            return self._remote_fills(order, remote, complete=True)
         trades = self._call(self.exchange.fetch_my_trades, order.symbol, None, None, {"orderId": order.exchange_id})
         events: list[Event] = []
         for trade in trades:
@@ -543,6 +571,8 @@ class CcxtVenue:
 
     def _poll_trades(self) -> list[Event]:
         """New trades of every symbol we have orders on, oldest first; each booked once."""
+        if self._fills_per_order:
+            return self._poll_order_fills()
         events: list[Event] = []
         symbols = sorted({o.symbol for o in self._orders.values() if o.state != CLOSED or o.cancel_wanted}
                          | set(self._trade_cursor) | set(self._trade_since))
@@ -560,6 +590,55 @@ class CcxtVenue:
                 if order is not None:
                     events += self._book_trade(order, trade)
                 self._advance_cursor(symbol, self._trade_id(symbol, trade))
+        return events
+
+    @property
+    def _fills_per_order(self) -> bool:
+        """No `fetchMyTrades` (Upbit): fills are read from each order (`order_fills`)."""
+        return not self.exchange.has.get("fetchMyTrades")
+
+    def _rules_for(self, market: Market, order: OrderSubmitted) -> Market:
+        ccxt_market = (self.exchange.markets or {}).get(order.symbol) or {}
+        return order_fills.rules_for(self.settings.exchange, ccxt_market, market, order.price) if ccxt_market else market
+
+    def _remote_fills(self, order: _Order, remote: Mapping[str, Any], *, complete: bool = False) -> list[Event]:
+        """Book the fills `remote` shows: its `trades` (on a fetchMyTrades exchange), or
+        what `order_fills.new_fills` finds new in it. `complete`: `remote` is the order's
+        full record (fetched by id), not a create, cancel or list answer."""
+        if not self._fills_per_order:
+            return [e for trade in remote.get("trades") or [] for e in self._book_trade(order, trade)]
+        events: list[Event] = []
+        for trade in order_fills.new_fills(
+            remote, is_booked=lambda t: self._trade_id(order.symbol, t) in self._trade_ids,
+            filled_before=order.filled, fee_before=order.fee_booked, quote=self._markets[order.symbol].quote,
+            dec=self._dec, derive=complete,
+        ):
+            booked = self._book_trade(order, trade)
+            order.fee_booked += sum((e.fee for e in booked), ZERO)
+            events += booked
+        return events
+
+    def _poll_order_fills(self) -> list[Event]:
+        """Fills on an exchange that only tells them per order: each symbol's open orders in
+        one request; an order of ours that left the list or filled more is fetched by id.
+        Lost orders are looked up by client id when reconciliation is due."""
+        events: list[Event] = []
+        reconcile_due = self._monotonic() - self._reconciled_at >= self.settings.reconcile_interval_s
+        for order in [o for o in self._orders.values() if o.state == LOST and reconcile_due]:
+            try:
+                remote = self._call(order_fills.fetch_by_client_id, self.exchange, order.symbol, order.client_order_id)
+            except ccxt.OrderNotFound:
+                continue
+            events += self._apply_remote(order, remote)
+        watched = [o for o in self._orders.values() if o.state == OPEN and o.exchange_id is not None]
+        for symbol in sorted({o.symbol for o in watched} & set(self._markets)):
+            listed = {str(r.get("id")): r for r in self._call(self.exchange.fetch_open_orders, symbol)}
+            for order in [o for o in watched if o.symbol == symbol]:
+                seen = listed.get(order.exchange_id or "")
+                if seen is not None and self._dec(seen.get("filled")) <= order.filled:
+                    continue  # resting, nothing new
+                remote = self._call(self.exchange.fetch_order, order.exchange_id, symbol)
+                events += self._apply_remote(order, remote)
         return events
 
     def _order_of(self, symbol: str, trade: Mapping[str, Any]) -> _Order | None:
@@ -640,7 +719,7 @@ class CcxtVenue:
                     ))
             for order in [o for o in self._orders.values() if o.symbol == symbol and o.state == OPEN]:
                 if order.client_order_id not in listed_ids:
-                    remote = self._call(self.exchange.fetch_order, None, symbol, {"clientOrderId": order.client_order_id})
+                    remote = self._call(order_fills.fetch_by_client_id, self.exchange, symbol, order.client_order_id)
                     events += self._apply_remote(order, remote)
         self._reconciled_at = self._monotonic()
         return events
@@ -655,6 +734,10 @@ class CcxtVenue:
             raise Unavailable(f"backing off for {self._retry_at - self._monotonic():.1f} s")
         if not self.breaker.allow():
             raise Unavailable(f"circuit breaker open ({self.breaker.last_error})")
+        if self._budget is not None:
+            wait = self._budget.take(self._monotonic())
+            if wait > 0:
+                raise Unavailable(f"request budget of {self.settings.requests_per_minute}/min spent; next in {wait:.1f} s")
         try:
             result = function(*args)
         except ccxt.InvalidNonce as error:
