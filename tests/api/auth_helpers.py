@@ -37,6 +37,19 @@ def send_json(server: LiveServer, method: str, path: str, body: Any, token: str 
     return server.request(method, path, json.dumps(body).encode(), headers)
 
 
+def call_as(server: LiveServer, method: str, path: str, token: str, body: Any = None) -> Response:
+    """`method path` as the bearer of `token`: a JSON body if given, else an empty one for
+    the methods that carry a body."""
+    headers = bearer(token)
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    elif method in ("POST", "PUT", "PATCH"):
+        data = b""
+    return server.request(method, path, data, headers)
+
+
 def post_json(server: LiveServer, path: str, body: Any, headers: dict[str, str] | None = None) -> Response:
     return server.request(
         "POST", path, json.dumps(body).encode(), {"Content-Type": "application/json", **(headers or {})}

@@ -7,7 +7,6 @@ none, and bot summaries read the database)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -32,7 +31,7 @@ from storage import bot_projections  # noqa: F401  (registers the projectors)
 from storage.config_sync import ConfigAccount, ConfigBot, sync_config_objects
 from storage.models import AccountRow
 from tests.actors.trading_stack import ACCOUNT, TradingStack
-from tests.api.auth_helpers import SECRET, access_token, add_user
+from tests.api.auth_helpers import SECRET, access_token, add_user, call_as
 from tests.api.conftest import LiveServer, Response
 from trading.clock import SYSTEM_CLOCK
 from trading.venues.paper import PaperVenue
@@ -119,14 +118,7 @@ class BotsApi:
             reply.wait(10)
 
     def call(self, method: str, path: str, user: str, body: Any = None) -> Response:
-        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        elif method in ("POST", "PUT", "PATCH"):
-            data = b""
-        return self.server.request(method, f"/api/v1{path}", data, headers)
+        return call_as(self.server, method, f"/api/v1{path}", self.tokens[user], body)
 
     def create(self, user: str = "alice", **fields: Any) -> Response:
         body = {"name": "xrp grid", "strategy": "grid", "account_id": ALICE_ACCOUNT, "symbol": SYMBOL,

@@ -3,7 +3,6 @@ users with tokens, and the `paper` account owned by one of them."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +17,7 @@ from api.bridge import ActorGateway
 from api.context import ApiContext
 from storage.models import AccountRow
 from tests.actors.trading_stack import ACCOUNT, TradingStack
-from tests.api.auth_helpers import SECRET, access_token, add_user
+from tests.api.auth_helpers import SECRET, access_token, add_user, call_as
 from tests.api.conftest import LiveServer, Response
 from trading.venues.paper_markets import paper_market
 
@@ -71,14 +70,7 @@ class TradingApi:
             reply.wait(10)
 
     def call(self, method: str, path: str, user: str, body: Any = None) -> Response:
-        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        elif method in ("POST", "PUT", "PATCH"):
-            data = b""
-        return self.server.request(method, f"/api/v1{path}", data, headers)
+        return call_as(self.server, method, f"/api/v1{path}", self.tokens[user], body)
 
     def order(self, user: str = "alice", **fields: Any) -> Response:
         body = {"account_id": ACCOUNT, "symbol": SYMBOL, **fields}

@@ -20,8 +20,7 @@ import ccxt
 import ccxt.pro as ccxtpro
 
 from trading.feeds.polled import Backoff, Quote
-from trading.venues.ccxt_venue.ticker_source import SPOT_ONLY_OPTIONS, BadTicker, ticker_quote
-from trading.venues.ccxt_venue.urls import overridden_urls
+from trading.venues.ccxt_venue.ticker_source import BadTicker, PublicTickerSource, ticker_quote
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ STREAM_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-class CcxtStreamSource:
+class CcxtStreamSource(PublicTickerSource):
     """Streams `watch_ticker(symbol)`; a `StreamedSource` for the feed actor."""
 
     def __init__(
@@ -48,19 +47,12 @@ class CcxtStreamSource:
         urls: Mapping[str, str] | None = None,
         backoff: Backoff | None = None,
     ) -> None:
-        if exchange not in ccxtpro.exchanges:
-            raise ValueError(f"ccxt.pro has no streaming exchange {exchange!r}")
-        self.exchange_id = exchange
-        self.symbol = symbol
-        self.timeout_s = timeout_s
-        self.sandbox = sandbox
-        self.urls = dict(urls or {})
-        if self.urls:
-            overridden_urls({}, self.urls)  # a malformed base fails at boot, not in the stream
-        self.backoff = backoff if backoff is not None else Backoff(reconnect_s, max(max_backoff_s, reconnect_s))
+        super().__init__(
+            exchange=exchange, symbol=symbol, known=ccxtpro.exchanges, unknown="ccxt.pro has no streaming exchange {exchange!r}",
+            timeout_s=timeout_s, sandbox=sandbox,
+            urls=urls, backoff=backoff if backoff is not None else Backoff(reconnect_s, max(max_backoff_s, reconnect_s)),
+        )
         self.received = 0
-        self.errors = 0
-        self.last_error: str | None = None
 
     async def stream(self, deliver: Callable[[Quote], None]) -> None:
         client = self._client()
@@ -69,7 +61,7 @@ class CcxtStreamSource:
                 try:
                     quote = ticker_quote(await client.watch_ticker(self.symbol))
                 except (ccxt.BaseError, BadTicker) as error:
-                    await asyncio.sleep(self._failed(error))
+                    await asyncio.sleep(self._failed(error, "stream"))
                     continue
                 if self.backoff.failures:
                     logger.info("%s %s: streaming again after %d failures", self.exchange_id, self.symbol,
@@ -90,26 +82,5 @@ class CcxtStreamSource:
                            type(error).__name__)
 
     def _client(self) -> ccxtpro.Exchange:
-        klass = getattr(ccxtpro, self.exchange_id)
-        options = {**SPOT_ONLY_OPTIONS.get(self.exchange_id, {}), **STREAM_OPTIONS.get(self.exchange_id, {})}
-        client = klass({
-            "enableRateLimit": True,
-            "timeout": int(self.timeout_s * 1000),
-            "options": {"maxRetriesOnFailure": 0, **options},
-        })
-        if self.sandbox:
-            client.set_sandbox_mode(True)
-        if self.urls:
-            client.urls = overridden_urls(client.urls, self.urls)
-        return client
+        return self._configured(getattr(ccxtpro, self.exchange_id), STREAM_OPTIONS.get(self.exchange_id, {}))
 
-    def _failed(self, error: Exception) -> float:
-        self.errors += 1
-        self.last_error = f"{type(error).__name__}: {str(error)[:200]}"
-        delay = self.backoff.failed()
-        level = logging.WARNING if isinstance(error, (ccxt.NetworkError, BadTicker)) else logging.ERROR
-        logger.log(
-            level, "%s %s: stream failed (%d in a row, %d in all), again in %.2fs: %s",
-            self.exchange_id, self.symbol, self.backoff.failures, self.errors, delay, self.last_error,
-        )
-        return delay

@@ -13,7 +13,7 @@ The feed actor owns its client, as an `ExchangeActor` owns its account's through
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -66,7 +66,58 @@ def _optional(value: Any) -> Decimal | None:
     return price if price > 0 else None
 
 
-class CcxtPollSource:
+class PublicTickerSource:
+    """What the polled and the streamed source share: one symbol of one exchange's public
+    endpoints (no keys), a client configured the same way, and failures that are counted,
+    logged and answered with the next `Backoff` delay instead of ending the feed."""
+
+    def __init__(
+        self, *, exchange: str, symbol: str, known: Iterable[str], unknown: str, timeout_s: float, sandbox: bool,
+        urls: Mapping[str, str] | None, backoff: Backoff,
+    ) -> None:
+        if exchange not in known:
+            raise ValueError(unknown.format(exchange=exchange))
+        self.exchange_id = exchange
+        self.symbol = symbol
+        self.timeout_s = timeout_s
+        self.sandbox = sandbox
+        self.urls = dict(urls or {})
+        if self.urls:
+            overridden_urls({}, self.urls)  # a malformed base fails at boot, not on a poll
+        self.backoff = backoff
+        self.errors = 0
+        self.last_error: str | None = None
+
+    def _configured(self, klass: Any, options: Mapping[str, Any]) -> Any:
+        """A client of `klass` (ccxt or ccxt.pro) for this exchange, spot only, on the
+        overridden URLs; ccxt's own retries off, as they would hide failures from the backoff."""
+        client = klass({
+            "enableRateLimit": True,
+            "timeout": int(self.timeout_s * 1000),
+            "options": {"maxRetriesOnFailure": 0, **SPOT_ONLY_OPTIONS.get(self.exchange_id, {}), **options},
+        })
+        if self.sandbox:
+            client.set_sandbox_mode(True)
+        if self.urls:
+            client.urls = overridden_urls(client.urls, self.urls)
+        return client
+
+    def _failed(self, error: Exception, what: str, retry_after: float | None = None) -> float:
+        """Count and log a failure; the seconds to wait before trying again."""
+        self.errors += 1
+        self.last_error = f"{type(error).__name__}: {str(error)[:200]}"
+        delay = self.backoff.failed(retry_after)
+        # Network trouble is expected now and then; anything else is likely config (a bad
+        # symbol, a wrong URL) and worth a louder line, but still retried.
+        level = logging.WARNING if isinstance(error, (ccxt.NetworkError, BadTicker)) else logging.ERROR
+        logger.log(
+            level, "%s %s: %s failed (%d in a row, %d in all), again in %.2fs: %s",
+            self.exchange_id, self.symbol, what, self.backoff.failures, self.errors, delay, self.last_error,
+        )
+        return delay
+
+
+class CcxtPollSource(PublicTickerSource):
     """Polls `fetch_ticker(symbol)` every `interval_s`; a `PolledSource` for the feed actor."""
 
     def __init__(
@@ -81,19 +132,12 @@ class CcxtPollSource:
         urls: Mapping[str, str] | None = None,
         backoff: Backoff | None = None,
     ) -> None:
-        if exchange not in ccxt.exchanges:
-            raise ValueError(f"ccxt has no exchange {exchange!r}")
-        self.exchange_id = exchange
-        self.symbol = symbol
-        self.timeout_s = timeout_s
-        self.sandbox = sandbox
-        self.urls = dict(urls or {})
-        if self.urls:
-            overridden_urls({}, self.urls)  # a malformed base fails at boot, not on a poll
-        self.backoff = backoff if backoff is not None else Backoff(interval_s, max(max_backoff_s, interval_s))
+        super().__init__(
+            exchange=exchange, symbol=symbol, known=ccxt.exchanges, unknown="ccxt has no exchange {exchange!r}",
+            timeout_s=timeout_s, sandbox=sandbox, urls=urls,
+            backoff=backoff if backoff is not None else Backoff(interval_s, max(max_backoff_s, interval_s)),
+        )
         self.polls = 0
-        self.errors = 0
-        self.last_error: str | None = None
         self._client: ccxt.Exchange | None = None
 
     def poll(self) -> tuple[Quote | None, float]:
@@ -103,42 +147,19 @@ class CcxtPollSource:
             client.load_markets()  # no request once loaded; retried here after a failure
             quote = ticker_quote(client.fetch_ticker(self.symbol))
         except (ccxt.BaseError, BadTicker) as error:
-            return None, self._failed(error)
+            retry_after = self._retry_after() if isinstance(error, ccxt.DDoSProtection) else None
+            return None, self._failed(error, "poll", retry_after)
         if self.backoff.failures:
             logger.info("%s %s: answering again after %d failed polls", self.exchange_id, self.symbol, self.backoff.failures)
         return quote, self.backoff.succeeded()
 
     def _connect(self) -> ccxt.Exchange:
         """The ccxt client, made on the polling thread (see the module docstring)."""
-        klass = getattr(ccxt, self.exchange_id)
-        config: dict[str, Any] = {
-            "enableRateLimit": True,
-            "timeout": int(self.timeout_s * 1000),
-            # ccxt's own retries would hide failures from the backoff.
-            "options": {"maxRetriesOnFailure": 0, **SPOT_ONLY_OPTIONS.get(self.exchange_id, {})},
-        }
-        client = klass(config)
-        if self.sandbox:
-            client.set_sandbox_mode(True)
+        client = self._configured(getattr(ccxt, self.exchange_id), {})
         if self.urls:
-            client.urls = overridden_urls(client.urls, self.urls)
             client.session.trust_env = False  # no proxy variable may capture a local URL
         self._client = client
         return client
-
-    def _failed(self, error: Exception) -> float:
-        self.errors += 1
-        self.last_error = f"{type(error).__name__}: {str(error)[:200]}"
-        retry_after = self._retry_after() if isinstance(error, ccxt.DDoSProtection) else None
-        delay = self.backoff.failed(retry_after)
-        # Network trouble is expected now and then; anything else is likely config (a bad
-        # symbol, a wrong URL) and worth a louder line, but still retried.
-        level = logging.WARNING if isinstance(error, (ccxt.NetworkError, BadTicker)) else logging.ERROR
-        logger.log(
-            level, "%s %s: poll failed (%d in a row, %d in all), next in %.1fs: %s",
-            self.exchange_id, self.symbol, self.backoff.failures, self.errors, delay, self.last_error,
-        )
-        return delay
 
     def _retry_after(self) -> float | None:
         headers = getattr(self._client, "last_response_headers", None) or {}
