@@ -84,14 +84,17 @@ class BotView:
     # -- rows -------------------------------------------------------------------------------
 
     def cached(self, bot_id: str) -> BotEntry | None:
+        """The kept entry, unless a commit since its load made it stale."""
         kept = self._rows.get(bot_id)
-        return kept[1] if kept is not None else None
+        if kept is None or kept[0] <= self._stale.get(bot_id, 0):
+            return None
+        return kept[1]
 
     async def entry(self, bot_id: str) -> BotEntry | None:
-        """The bot's entry; from the database (executor) only when not cached."""
-        kept = self._rows.get(bot_id)
-        if kept is not None:
-            return kept[1]
+        """The bot's entry; from the database (executor) only when not cached fresh."""
+        cached = self.cached(bot_id)
+        if cached is not None:
+            return cached
         return (await self._load([bot_id])).get(bot_id)
 
     async def reload(self, bot_id: str) -> BotEntry | None:

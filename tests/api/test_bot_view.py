@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import event
 
-from api import bot_support
+from api import bot_support, bot_view
+from actors.messages import BotsCommitted
 from actors.bot import PauseBot
 from storage.bot_queries import bot_fills
 from storage.config_sync import config_bot_id
@@ -113,6 +114,25 @@ def test_a_change_through_the_api_shows_at_once(api):
     assert body["status"] == "stopped" and body["stopped_at"] is not None
 
     assert api.call("DELETE", f"/bots/{bot_id}", "alice").status == 204
+    assert api.call("GET", f"/bots/{bot_id}", "alice").body["code"] == "BOT_NOT_FOUND"
+
+
+def test_a_commit_notice_during_the_apis_own_reload_does_not_keep_a_deleted_bot(api, monkeypatch):
+    """The journal's notice of the delete reaches the view while the DELETE's own reload
+    reads: that read is then not trusted, and the old row must not be served either."""
+    bot_id = api.create().body["id"]
+    detail(api, bot_id)  # cached
+    read = bot_view.bots_with_last_fills
+
+    def read_with_a_notice_arriving(engine, bot_ids):
+        rows = read(engine, bot_ids)
+        api.bot_feed.push([BotsCommitted(bot_ids=frozenset({bot_id}))])
+        time.sleep(0.2)  # the loop takes the notice before this read returns
+        return rows
+
+    monkeypatch.setattr(bot_view, "bots_with_last_fills", read_with_a_notice_arriving)
+    assert api.call("DELETE", f"/bots/{bot_id}", "alice").status == 204
+    monkeypatch.setattr(bot_view, "bots_with_last_fills", read)
     assert api.call("GET", f"/bots/{bot_id}", "alice").body["code"] == "BOT_NOT_FOUND"
 
 
