@@ -75,9 +75,12 @@ class Reconciled(Command):
 
 @dataclass(frozen=True)
 class AwaitReady(Command):
-    """Answered with the account id once the venue is restored and reconciled."""
+    """Answered with the account id once the venue is restored and reconciled. With
+    `or_failure`, a failed restore attempt answers it first, with None: the caller wants
+    to know soon that the exchange is not answering (the actor keeps trying)."""
 
     reply: Reply
+    or_failure: bool = False
 
 
 def open_client_order_ids(events: list[Event]) -> list[str]:
@@ -124,7 +127,7 @@ class ExchangeActor(SupervisedActor):
         self.directory = directory
         self.venue: Venue | None = None
         self._waiting: list[Any] = []
-        self._ready_replies: list[Reply] = []
+        self._ready_replies: list[AwaitReady] = []
         self._balances: dict[str, Balance] = {}
         self._symbol_of: dict[str, str] = {}  # client order id -> symbol, to know which assets moved
 
@@ -142,6 +145,7 @@ class ExchangeActor(SupervisedActor):
         try:
             self._venue_call("restore", venue.restore, events)
         except Exception as error:
+            self._not_ready_yet()
             if not self._restore_later(venue, error):
                 raise
             return
@@ -183,15 +187,21 @@ class ExchangeActor(SupervisedActor):
         waiting, self._waiting = self._waiting, []
         for command in waiting:
             self.on_receive(command)
-        for reply in self._ready_replies:
-            reply.set_result(self.account_id)
+        for waiting in self._ready_replies:
+            waiting.reply.set_result(self.account_id)
         self._ready_replies.clear()
 
     def on_await_ready(self, command: AwaitReady) -> None:
         if self.venue is not None and not self._waiting:
             command.reply.set_result(self.account_id)
         else:
-            self._ready_replies.append(command.reply)
+            self._ready_replies.append(command)
+
+    def _not_ready_yet(self) -> None:
+        """A restore attempt failed: answer those who asked to hear of it."""
+        for waiting in [w for w in self._ready_replies if w.or_failure]:
+            waiting.reply.set_result(None)
+            self._ready_replies.remove(waiting)
 
     def on_stop(self) -> None:
         if self._poll_timer is not None:

@@ -2,8 +2,9 @@
 
 The daemon implements `AccountControl` (`daemon.accounts.AccountFleet`) and puts it into
 the `ApiContext`; the API never sees an actor class or the supervisor. The async methods
-run on the IOLoop and only await the supervisor's replies. Only paper accounts run: a
-ccxt account is stored (sealed) but not connected until live trading exists.
+run on the IOLoop and only await the supervisor's replies. Paper accounts are ready when
+started; a live account is ready once its exchange answered (restore and reconciliation),
+which may take a while, or not happen while its exchange is down or refuses its keys.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ class AccountControl(Protocol):
     async def start_paper_account(self, account_id: str, initial_balances: Mapping[str, Decimal]) -> None:
         """Start the paper exchange of a newly journaled account; returns once it is
         restored and ready for orders. Raises on failure or timeout."""
+
+    async def connect_live_account(self, account_id: str, wait_s: float) -> bool:
+        """Start the exchange actor of a stored account on a ccxt exchange with its stored
+        keys; whether it is ready within `wait_s` (if not, it keeps trying)."""
+
+    def connected(self, account_id: str) -> bool:
+        """Whether the account's exchange actor runs and knows its markets."""
 
     async def stop_account(self, account_id: str) -> None:
         """Stop the account's exchange actor for good (the account is being deleted)."""

@@ -5,10 +5,11 @@ Credentials are sealed (AES-256-GCM, bound to the account id and field) here, be
 table nor the projection ever holds them in clear, and no response repeats them. Writes
 are journaled events; a 201/200 comes after the journal's `Flush` confirmed the commit.
 
-Paper accounts get their exchange actor at once (`api.account_control`). Accounts on a
-ccxt exchange are stored but not connected; `/test` and `/validate` check their keys with
-the exchange by a balance fetch (`ccxt_venue.key_check`, the venue's own client, run in the
-executor: it blocks); their balances route still answers 422.
+Every account gets its exchange actor at once (`api.account_control`): a paper account is
+ready when created; an account on a ccxt exchange connects with its stored keys, and is
+`connected` once its exchange answered (its bots can run from then on). `/test` and
+`/validate` check keys with the exchange by a balance fetch (`ccxt_venue.key_check`, a
+client of its own, run in the executor: it blocks).
 """
 
 from __future__ import annotations
@@ -51,10 +52,8 @@ logger = logging.getLogger(__name__)
 PAPER = "paper"
 TAGS = ("accounts",)
 CHECK_TIMEOUT_MS = 10_000
-LIVE_LATER = (
-    "live exchange checks and balances come with live exchange support: accounts on {exchange}"
-    " are stored (sealed) but not connected yet"
-)
+CONNECT_WAIT_S = 5.0
+"""How long creating a live account waits for its exchange before answering `connected: false`."""
 
 
 def key_hint(api_key: str) -> str:
@@ -98,6 +97,15 @@ class AccountBase(ScopedHandler):
                 "the database did not take the change yet; the journal keeps it and retries",
             ) from None
 
+    async def connect(self, account_id: str) -> None:
+        """Connect a live account's exchange actor; a failure to start is logged, and the
+        account shows `connected: false` (the next daemon start tries again)."""
+        assert self.context is not None and self.context.accounts is not None
+        try:
+            await self.context.accounts.connect_live_account(account_id, CONNECT_WAIT_S)
+        except Exception as error:
+            logger.error("account %s: its exchange actor did not start: %s", account_id, error)
+
     def exchange_actor(self, account_id: str) -> str | None:
         assert self.context is not None
         control = self.context.accounts
@@ -106,20 +114,19 @@ class AccountBase(ScopedHandler):
             name = self.context.actors.exchanges.get(account_id)
         return name
 
-    async def paper_balances(self, record: AccountRecord, loc: list[str]) -> AccountBalances:
-        """The balances the account's paper exchange holds now."""
-        if record.exchange != PAPER:
-            raise _invalid(loc, LIVE_LATER.format(exchange=record.exchange))
+    async def exchange_balances(self, record: AccountRecord) -> AccountBalances:
+        """The balances the account's exchange actor holds now (a live one's as of its last
+        poll of the exchange)."""
         name = self.exchange_actor(record.id)
         gateway = self.context.actors if self.context is not None else None
         if name is None or gateway is None:
-            raise ApiError(503, "EXCHANGE_UNAVAILABLE", f"the paper exchange of account {record.id} is not running")
+            raise ApiError(503, "EXCHANGE_UNAVAILABLE", f"the exchange of account {record.id} is not connected")
         try:
             return await gateway.ask(name, lambda reply: GetAccountBalances(reply=reply))
         except asyncio.TimeoutError:
             raise ApiError(504, "ACTOR_TIMEOUT", f"{name} did not answer within {gateway.timeout_s:g} s") from None
         except ActorUnavailable:
-            raise ApiError(503, "EXCHANGE_UNAVAILABLE", f"the paper exchange of account {record.id} is not running") from None
+            raise ApiError(503, "EXCHANGE_UNAVAILABLE", f"the exchange of account {record.id} is not connected") from None
         except RuntimeError as error:  # not restored yet
             raise ApiError(503, "EXCHANGE_UNAVAILABLE", str(error)) from None
 
@@ -156,6 +163,10 @@ class AccountBase(ScopedHandler):
         return await self.live_check(record.exchange, clear, sandbox=record.is_testnet, urls=urls)
 
     def out(self, record: AccountRecord) -> AccountOut:
+        assert self.context is not None
+        control = self.context.accounts
+        if control is not None:
+            return account_out(record, connected=control.connected(record.id))
         return account_out(record, connected=self.exchange_actor(record.id) is not None)
 
     def _engine(self) -> Any:
@@ -204,8 +215,8 @@ class AccountsHandler(AccountBase):
     async def post(self) -> None:
         """Credentials are sealed before they leave this handler. A paper account's
         exchange starts at once with its `initial_balances`; an account on a ccxt exchange
-        is stored but not connected (`connected: false`, `is_valid: null`) until live
-        trading exists."""
+        connects with its keys (`connected: true` once the exchange answered: within a few
+        seconds, or later; `POST /accounts/{id}/test` tells why it does not)."""
         body = self.parse_body(AccountCreate)
         assert self.context is not None
         clear = {name: getattr(body, name).get_secret_value() if getattr(body, name) else None
@@ -252,6 +263,8 @@ class AccountsHandler(AccountBase):
                 logger.error("account %s: its paper exchange did not start: %s", account_id, error)
                 raise ApiError(503, "EXCHANGE_UNAVAILABLE", f"account {account_id} was created, but its paper exchange"
                                " did not start; it starts with the next daemon start", {"account_id": account_id}) from None
+        elif self.context.accounts is not None:
+            await self.connect(account_id)
         record = await self.visible_account(account_id)
         self.set_header("Location", f"/api/v1/accounts/{account_id}")
         self.write_model(self.out(record), 201)
@@ -313,6 +326,15 @@ class AccountHandler(AccountBase):
         if body.name is not None and body.name != record.name:
             if await self.in_executor(name_taken, self._engine(), record.owner_id, body.name, account_id):
                 raise ApiError(409, "CONFLICT", f"an account called {body.name!r} exists already")
+        reconnect = record.exchange != PAPER and (
+            any(clear.values()) or "password" in body.model_fields_set
+            or (body.is_testnet is not None and body.is_testnet != record.is_testnet)
+        )
+        if reconnect:
+            active, _ = await self.in_executor(bots_of_account, self._engine(), account_id)
+            if active:
+                raise ApiError(409, "BOT_RUNNING", f"{active} bots run on account {account_id}: stop them before"
+                               " changing its keys or network", {"active_bots": active})
         sealed = self.seal(account_id, clear)
         change = AccountChanged(
             account_id=account_id,
@@ -325,6 +347,10 @@ class AccountHandler(AccountBase):
             **sealed,
         )
         await self.commit(change)
+        assert self.context is not None
+        if reconnect and self.context.accounts is not None:  # the new keys take over
+            await self.context.accounts.stop_account(account_id)
+            await self.connect(account_id)
         self.write_model(self.out(await self.visible_account(account_id)))
 
     @endpoint(
@@ -369,7 +395,7 @@ class AccountTestHandler(AccountBase):
                                                correlation_id=self.request_id))
             self.write_model(_check_out(check))
             return
-        balances = await self.paper_balances(record, ["path", "account_id"])
+        balances = await self.exchange_balances(record)
         await self.commit(AccountValidated(account_id=account_id, is_valid=True, correlation_id=self.request_id))
         self.write_model(AccountTestOut(
             success=True, exchange=record.exchange,
@@ -390,7 +416,7 @@ class AccountBalanceHandler(AccountBase):
         `total` per asset; `equity` values them in `?quote=` (USDT) at the last prices."""
         query = self.parse_query(ValuationQuery)
         record = await self.visible_account(account_id)
-        snapshot = await self.paper_balances(record, ["path", "account_id"])
+        snapshot = await self.exchange_balances(record)
         holdings = _holdings(snapshot, query.quote)
         free_quote = snapshot.balances.get(query.quote, (Decimal(0), Decimal(0)))[0]
         self.write_model(AccountBalanceOut(
@@ -415,7 +441,7 @@ class AccountPositionsHandler(AccountBase):
         exchange saw for `ASSET/QUOTE` (null while it has seen none)."""
         query = self.parse_query(ValuationQuery)
         record = await self.visible_account(account_id)
-        snapshot = await self.paper_balances(record, ["path", "account_id"])
+        snapshot = await self.exchange_balances(record)
         positions = [h for h in _holdings(snapshot, query.quote) if h.asset != query.quote and h.total > 0]
         self.write_model(AccountPositionsOut(
             account_id=account_id,

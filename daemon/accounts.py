@@ -4,9 +4,15 @@ At boot, `open_sealer` reads the key (`TRADERD_ENCRYPTION_KEY` or `[api]
 encryption_key_file`) and opens every sealed credential in the database with it: a key
 that is missing or wrong while sealed credentials exist stops the boot with one line,
 rather than failing later at the first live order. The key and every credential are
-registered with the log redaction. `boot` starts an exchange actor for each paper account
-the API made; at run time the API starts and stops them through `AccountFleet`, its
-`api.account_control.AccountControl`.
+registered with the log redaction. `boot` starts an exchange actor for each account the
+API made (paper, or on a ccxt exchange with its keys unsealed); at run time the API starts
+and stops them through `AccountFleet`, its `api.account_control.AccountControl`.
+
+A live account is ready once its exchange actor restored and reconciled; only then are its
+markets known, and only then can its bots run. An exchange that is down at boot must not
+hold up the daemon or turn its bots into errors: the boot goes on once the first attempt
+failed (or after `LIVE_BOOT_WAIT_S`), and the account's bots resume when it is ready
+(`_when_ready`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from actors.exchange import AwaitReady
+from actors.messages import GetExchangeStatus, GetMarkets
 from actors.feed import SubscribeMarketData
 from actors.reply import FutureReply
 from actors.risk import exchange_name
@@ -26,9 +33,10 @@ from actors.relay import WatchAccount
 from actors.supervisor import ChildSpec, StartChild, StopChild
 from daemon import wiring
 from daemon.redact import SECRETS
-from storage.accounts import api_paper_accounts, sealed_credentials
+from storage.accounts import LiveAccount, api_live_accounts, api_paper_accounts, sealed_credentials
 from storage.sealing import KEY_ENV, Sealer, SealingError, key_spellings, parse_key
 from trading.markets import Market
+from trading.venues.ccxt_venue import CcxtSettings
 from trading.venues.paper_markets import known_symbols, paper_market
 
 if TYPE_CHECKING:
@@ -38,6 +46,11 @@ logger = logging.getLogger(__name__)
 
 PAPER_FEE = Decimal("0.001")
 READY_TIMEOUT_S = 30.0
+LIVE_BOOT_WAIT_S = 5.0
+"""How long the boot waits for a live account made through the API before it goes on."""
+LIVE_POLL_INTERVAL_S = 2.0
+READY_POLL_S = 1.0
+"""How often a live account that is not ready yet is asked again."""
 STOP_TIMEOUT_S = 3.0
 
 
@@ -104,16 +117,41 @@ class AccountFleet:
         self.daemon = daemon
         self.gateway_names: dict[str, str] = {}
         """The API gateway's account -> exchange actor map; kept current as accounts come and go."""
+        self._readiness: dict[str, asyncio.Task[bool]] = {}  # live account -> waiting for it
 
     async def boot(self) -> None:
-        """Start the exchange actor of every paper account the API made, each ready
-        (restored from the journal) before the boot goes on to the bots."""
+        """Start the exchange actor of every account the API made. Paper ones are ready
+        (restored from the journal) before the boot goes on to the bots; live ones are
+        given `LIVE_BOOT_WAIT_S` together."""
         assert self.daemon.engine is not None
-        accounts = await asyncio.get_running_loop().run_in_executor(None, api_paper_accounts, self.daemon.engine)
+        loop = asyncio.get_running_loop()
+        accounts = await loop.run_in_executor(None, api_paper_accounts, self.daemon.engine)
         for account_id, balances in accounts:
             await self.start_paper_account(account_id, balances)
         if accounts:
             logger.info("started the paper exchanges of %d accounts made through the API", len(accounts))
+        live = await loop.run_in_executor(None, api_live_accounts, self.daemon.engine)
+        ready = await asyncio.gather(*(self._boot_live(account) for account in live))
+        if live:
+            logger.info("connected %d of %d exchange accounts made through the API", sum(ready), len(live))
+
+    async def _boot_live(self, account: LiveAccount) -> bool:
+        try:
+            return await self.start_live_account(account.id, self.live_settings(account), LIVE_BOOT_WAIT_S)
+        except Exception as error:
+            logger.error("account %s (%s) not connected: %s", account.id, account.exchange, error)
+            return False
+
+    def live_settings(self, account: LiveAccount) -> CcxtSettings:
+        """The account's keys, unsealed with the daemon's key (the boot checked it opens them)."""
+        sealer = self.daemon.sealer
+        assert sealer is not None, "open_sealer refuses a boot with sealed keys and no key"
+        clear = {name: sealer.unseal(value, account.id, name) for name, value in account.sealed.items()}
+        return CcxtSettings(
+            exchange=account.exchange, api_key=clear["api_key"], secret=clear["api_secret"],
+            password=clear.get("password"), sandbox=account.is_testnet, urls=dict(account.urls),
+            poll_interval_s=LIVE_POLL_INTERVAL_S,
+        )
 
     def subscribe_feeds(self) -> None:
         """After the feeds step: the boot-time paper exchanges subscribed before any feed ran."""
@@ -146,7 +184,81 @@ class AccountFleet:
         # WebSocket clients on `account:{id}` get its balance updates from the first one on.
         daemon.directory.tell("relay", WatchAccount(account_id=account_id))
 
+    async def connect_live_account(self, account_id: str, wait_s: float) -> bool:
+        """Start the exchange actor of a live account the API just stored (or changed), with
+        its keys from the database; whether it became ready within `wait_s`."""
+        assert self.daemon.engine is not None
+        found = await asyncio.get_running_loop().run_in_executor(None, api_live_accounts, self.daemon.engine, account_id)
+        if not found:
+            raise LookupError(f"account {account_id} is not an account on a ccxt exchange with stored keys")
+        return await self.start_live_account(account_id, self.live_settings(found[0]), wait_s)
+
+    async def start_live_account(self, account_id: str, settings: CcxtSettings, wait_s: float) -> bool:
+        """Start the account's exchange actor; whether it became ready within `wait_s`.
+        If not, it keeps trying (with backoff) and is ready when its exchange answers."""
+        daemon = self.daemon
+        SECRETS.add([value for value in (settings.api_key, settings.secret, settings.password) if value])
+        spec = wiring.live_exchange_spec(
+            account_id, settings, daemon.clock, daemon.store, daemon.bus, daemon.directory, daemon.metrics,
+            scheduler=daemon.scheduler,
+        )
+        ref = await self._ask_root(StartChild(spec=spec, reply=FutureReply()))
+        self.gateway_names[account_id] = spec.name
+        daemon.directory.tell("relay", WatchAccount(account_id=account_id))
+        task = asyncio.ensure_future(self._when_ready(account_id))
+        self._readiness[account_id] = task
+        first = FutureReply()
+        ref.tell(AwaitReady(reply=first, or_failure=True))  # a failed first attempt answers at once
+        try:
+            if await asyncio.wait_for(asyncio.wrap_future(first.future), wait_s) is not None:
+                return await asyncio.wait_for(asyncio.shield(task), wait_s)
+        except asyncio.TimeoutError:
+            pass
+        logger.warning("account %s: %s does not answer yet; its bots wait for it", account_id, settings.exchange)
+        return False
+
+    async def _when_ready(self, account_id: str) -> bool:
+        """Once the account restored and reconciled: its markets, then its bots. It asks
+        whichever actor runs the account now, as the supervisor may have replaced it."""
+        while (ref := await self._ready_actor(account_id)) is None:
+            await asyncio.sleep(READY_POLL_S)
+        markets = FutureReply()
+        ref.tell(GetMarkets(reply=markets))
+        self.daemon.markets[account_id] = await asyncio.wrap_future(markets.future)
+        self.daemon.directory.tell("relay", WatchAccount(account_id=account_id))  # if the relay came later
+        logger.info("account %s connected: %d markets", account_id, len(self.daemon.markets[account_id]))
+        fleet = self.daemon.fleet
+        if fleet is not None:  # past the boot's bots step: resume the bots that waited for it
+            await fleet.restore_api_bots(account_id)
+        return True
+
+    async def _ready_actor(self, account_id: str) -> Any:
+        """The account's exchange actor if it runs and is ready, else None."""
+        ref = self.daemon.directory.get(exchange_name(account_id))
+        if ref is None:
+            return None
+        reply = FutureReply()
+        ref.tell(GetExchangeStatus(reply=reply))
+        try:
+            status = await asyncio.wait_for(asyncio.wrap_future(reply.future), READY_POLL_S)
+        except asyncio.TimeoutError:
+            return None
+        return ref if status.ready else None
+
+    async def close(self) -> None:
+        """At shutdown: stop waiting for accounts that never became ready."""
+        for task in self._readiness.values():
+            task.cancel()
+        self._readiness.clear()
+
+    def connected(self, account_id: str) -> bool:
+        """Its exchange actor runs and knows its markets (so its bots can run)."""
+        return self.exchange_actor(account_id) is not None and account_id in self.daemon.markets
+
     async def stop_account(self, account_id: str) -> None:
+        task = self._readiness.pop(account_id, None)
+        if task is not None:
+            task.cancel()
         self.gateway_names.pop(account_id, None)
         self.daemon.markets.pop(account_id, None)
         if self.daemon.directory.get(exchange_name(account_id)) is not None:

@@ -86,6 +86,7 @@ class Fleet:
         self.metrics = metrics
         self.stop_policy_of = stop_policy_of
         self.initial_balances = initial_balances
+        self._resuming: set[str] = set()  # bots whose actor is being started by a restore
 
     @classmethod
     def of_daemon(cls, daemon: Daemon) -> Fleet:
@@ -203,11 +204,20 @@ class Fleet:
         if self.directory.get(name) is not None:
             await self.ask_root(StopChild(name=name, timeout_s=CHILD_STOP_TIMEOUT_S, reply=FutureReply()))
 
-    async def restore_api_bots(self) -> int:
-        """At boot: an actor for every API bot the journal left active; how many."""
+    async def restore_api_bots(self, account_id: str | None = None) -> int:
+        """An actor for every API bot the journal left active (of one account, when given);
+        how many. A bot whose live account is still connecting is left as it is: the
+        account resumes it once ready (`daemon.accounts.AccountFleet`)."""
         bots = await asyncio.get_running_loop().run_in_executor(None, self._active_api_bots)
         started = 0
         for bot in bots:
+            if account_id is not None and bot.account_id != account_id:
+                continue
+            if bot.bot_id in self._resuming or self.directory.get(wiring.bot_name(bot.bot_id)) is not None:
+                continue
+            if self.directory.get(exchange_name(bot.account_id)) is not None and not self.markets.get(bot.account_id):
+                logger.info("bot %s waits for account %s to connect", bot.bot_id, bot.account_id)
+                continue
             try:
                 spec = self._spec(bot)
             except BotControlError as error:
@@ -216,7 +226,11 @@ class Fleet:
                     bot_id=bot.bot_id, status="error", error_message=error.message,
                 ))
                 continue
-            await self._spawn(spec, bot)
+            self._resuming.add(bot.bot_id)
+            try:
+                await self._spawn(spec, bot)
+            finally:
+                self._resuming.discard(bot.bot_id)
             started += 1
         return started
 

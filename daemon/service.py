@@ -339,7 +339,8 @@ class Daemon:
                 ref.tell(GetMarkets(reply=reply))
                 self.markets[account.id] = await asyncio.wait_for(asyncio.wrap_future(reply.future), RECONCILE_TIMEOUT_S)
                 wiring.check_symbols(self.config, account.id, self.markets[account.id])
-        await self.account_fleet.boot()  # paper accounts made through the API
+        await self.account_fleet.boot()  # accounts made through the API
+        self._undo.append(("accounts", self.account_fleet.close))
 
     async def _boot_feeds(self) -> None:
         for feed in self.config.feeds:

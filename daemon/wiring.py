@@ -124,24 +124,51 @@ def exchange_spec(
     metrics: Any = None,
     scheduler: Any = None,
 ) -> ChildSpec:
+    """The exchange actor of a config-file account (or of a paper account the API made)."""
+    feed_names = tuple(feed_name(feed) for acc, feed in exchange_feeds(config) if acc == account.id)
     if isinstance(account, LiveAccountConfig):
-        settings = ccxt_settings(account)
+        return live_exchange_spec(
+            account.id, ccxt_settings(account), clock, store, bus, directory, metrics, scheduler, feed_names,
+        )
+    balances = dict(account.initial_balances)
 
-        def make_venue() -> Venue:
-            return CcxtVenue(account.id, settings, clock=clock)
-    else:
-        balances = dict(account.initial_balances)
+    def make_venue() -> Venue:
+        return PaperVenue(account.id, markets, balances, clock)
 
-        def make_venue() -> Venue:
-            return PaperVenue(account.id, markets, balances, clock)
+    return _exchange_child(account.id, make_venue, feed_names, store, bus, directory, metrics, scheduler)
 
+
+def live_exchange_spec(
+    account_id: str,
+    settings: CcxtSettings,
+    clock: Clock,
+    store: Any,
+    bus: Any,
+    directory: Any,
+    metrics: Any = None,
+    scheduler: Any = None,
+    feed_names: tuple[str, ...] = (),
+) -> ChildSpec:
+    """The exchange actor of an account on a ccxt exchange; the venue (and its client) is
+    made on the actor's own thread, afresh at each restart."""
+
+    def make_venue() -> Venue:
+        return CcxtVenue(account_id, settings, clock=clock)
+
+    return _exchange_child(account_id, make_venue, feed_names, store, bus, directory, metrics, scheduler)
+
+
+def _exchange_child(
+    account_id: str, make_venue: Callable[[], Venue], feed_names: tuple[str, ...],
+    store: Any, bus: Any, directory: Any, metrics: Any, scheduler: Any,
+) -> ChildSpec:
     return ChildSpec(
-        name=exchange_name(account.id),
+        name=exchange_name(account_id),
         actor_class=ExchangeActor,
         kwargs={
-            "account_id": account.id,
+            "account_id": account_id,
             "venue_factory": make_venue,
-            "feed_names": tuple(feed_name(feed) for acc, feed in exchange_feeds(config) if acc == account.id),
+            "feed_names": feed_names,
             "store": store,
             "bus": bus,
             "directory": directory,

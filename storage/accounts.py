@@ -115,6 +115,37 @@ def api_paper_accounts(engine: Engine) -> list[tuple[str, dict[str, Decimal]]]:
     return [(account_id, settings.get(account_id, ((), {}))[1] or {}) for account_id in ids]
 
 
+@dataclasses.dataclass(frozen=True)
+class LiveAccount:
+    """What it takes to connect an account made through the API to its ccxt exchange."""
+
+    id: str
+    exchange: str
+    is_testnet: bool
+    sealed: dict[str, bytes]
+    urls: dict[str, str]
+
+
+def api_live_accounts(engine: Engine, account_id: str | None = None) -> list[LiveAccount]:
+    """Every account on a ccxt exchange made through the API that holds its keys (or just
+    `account_id`), oldest first."""
+    query = (
+        select(_accounts.c.id, _accounts.c.exchange, _accounts.c.is_testnet)
+        .where(_accounts.c.source == "api", _accounts.c.exchange != "paper",
+               _accounts.c.api_key_sealed.is_not(None), _accounts.c.api_secret_sealed.is_not(None))
+        .order_by(_accounts.c.created_at, _accounts.c.id)
+    )
+    if account_id is not None:
+        query = query.where(_accounts.c.id == account_id)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    accounts = []
+    for row in rows:
+        sealed, urls = live_credentials(engine, row.id)
+        accounts.append(LiveAccount(row.id, row.exchange, bool(row.is_testnet), sealed, urls))
+    return accounts
+
+
 def sealed_credentials(engine: Engine) -> list[tuple[str, str, bytes]]:
     """(account id, field, sealed bytes) of every credential the database holds."""
     columns = (("api_key", _accounts.c.api_key_sealed), ("api_secret", _accounts.c.api_secret_sealed),

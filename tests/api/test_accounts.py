@@ -125,9 +125,13 @@ def paper_body(name: str = "sim", usdt: str = "10000") -> dict[str, Any]:
     return {"name": name, "exchange": "paper", "initial_balances": {"USDT": usdt, "BTC": "0.5"}}
 
 
+NOWHERE = "http://127.0.0.1:9"  # a closed port: a live account's exchange never answers, and no request leaves the machine
+
+
 def live_body(name: str = "binance main") -> dict[str, Any]:
     return {"name": name, "exchange": "binance", "api_key": API_KEY, "api_secret": API_SECRET,
-            "password": PASSPHRASE, "is_testnet": True, "ip_whitelist": ["10.0.0.1", "192.168.1.0/24"]}
+            "password": PASSPHRASE, "is_testnet": True, "ip_whitelist": ["10.0.0.1", "192.168.1.0/24"],
+            "urls": {"all": NOWHERE}}
 
 
 def test_a_paper_account_starts_at_once_with_its_initial_balances(booted, users):
@@ -196,9 +200,10 @@ def test_a_live_account_is_sealed_masked_and_not_connected(booted, users, engine
     assert [p for p in payloads if API_SECRET in p or API_KEY in p or PASSPHRASE in p] == []
     assert sealer.unseal(decode_sealed(created["api_key_sealed"]), account["id"], "api_key") == API_KEY
 
-    # `/test` and `/validate` ask the exchange (tests/api/test_accounts_live_check.py).
+    # `/test` and `/validate` ask the exchange (tests/api/test_accounts_live_check.py);
+    # a connected account trades (tests/e2e/test_api_live_account.py).
     status, error = booted.call("GET", f"/api/v1/accounts/{account['id']}/balance", token=ada)
-    assert status == 422 and "live exchange support" in error["message"], error
+    assert (status, error["code"]) == (503, "EXCHANGE_UNAVAILABLE") and "not restored yet" in error["message"], error
 
 
 def test_a_patch_reseals_new_keys_and_resets_the_check(booted, users, engine):

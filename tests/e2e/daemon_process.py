@@ -50,6 +50,16 @@ class DaemonProcess:
             )
         return self
 
+    def add_user(self, name: str, role: str, password: str) -> None:
+        """`traderd user add` against this daemon's config and database."""
+        password_file = self.workdir / "password"
+        password_file.write_text(password + "\n")
+        subprocess.run(
+            [sys.executable, "-m", "daemon", "user", "add", name, "--role", role,
+             "--config", str(self.config), "--password-file", str(password_file)],
+            env=self.env, cwd=self.workdir, check=True, capture_output=True, timeout=30,
+        )
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 

@@ -21,6 +21,8 @@ from trading.messages import Event
 
 import actors.messages  # noqa: F401  (registers ActorGaveUp & co for decoding)
 import trading.strategies.grid  # noqa: F401  (registers the grid's run events)
+import trading.account_events  # noqa: F401  (accounts made through the API)
+import trading.bot_events  # noqa: F401  (bots made through the API)
 
 
 @dataclass

@@ -5,8 +5,6 @@ encryption key stops the boot with one clear line."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -68,13 +66,7 @@ def daemon(tmp_path: Path, config: Path, processes: list[DaemonProcess], key: st
 
 
 def add_user(process: DaemonProcess, name: str, role: str) -> None:
-    password_file = process.workdir / "password"
-    password_file.write_text(PASSWORD + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "daemon", "user", "add", name, "--role", role,
-         "--config", str(process.config), "--password-file", str(password_file)],
-        env=process.env, cwd=process.workdir, check=True, capture_output=True, timeout=30,
-    )
+    process.add_user(name, role, PASSWORD)
 
 
 class Client:

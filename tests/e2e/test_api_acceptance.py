@@ -6,8 +6,6 @@ trader sees none of it: 404 for every id, and not one message."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -36,13 +34,7 @@ def daemon(tmp_path: Path) -> Iterator[DaemonProcess]:
 
 
 def add_trader(daemon: DaemonProcess, name: str) -> None:
-    password_file = daemon.workdir / "password"
-    password_file.write_text(PASSWORD + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "daemon", "user", "add", name, "--role", "trader",
-         "--config", str(daemon.config), "--password-file", str(password_file)],
-        env=daemon.env, cwd=daemon.workdir, check=True, capture_output=True, timeout=30,
-    )
+    daemon.add_user(name, "trader", PASSWORD)
 
 
 def login(daemon: DaemonProcess, name: str) -> str:

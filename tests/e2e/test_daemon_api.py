@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -40,13 +38,7 @@ def request(daemon: DaemonProcess, method: str, path: str, body: Any = None, tok
 
 
 def add_admin(daemon: DaemonProcess) -> None:
-    password_file = daemon.workdir / "password"
-    password_file.write_text(PASSWORD + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "daemon", "user", "add", "root", "--role", "admin",
-         "--config", str(daemon.config), "--password-file", str(password_file)],
-        env=daemon.env, cwd=daemon.workdir, check=True, capture_output=True, timeout=30,
-    )
+    daemon.add_user("root", "admin", PASSWORD)
 
 
 def test_a_cli_user_logs_in_and_reads_readiness_and_the_actor_tree(daemon):

@@ -12,13 +12,9 @@ The slow variant adds 20% failed requests (503, 429, slow answers) throughout.
 
 from __future__ import annotations
 
-import json
 import random
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -28,9 +24,9 @@ import pytest
 
 from tests.e2e import journal_audit
 from tests.e2e.daemon_process import DaemonProcess
+from tests.fake_exchange.process import FakeBinanceProcess
 from trading.events import BalanceUpdated, OrderFilled, OrderSubmitted
 
-ROOT = Path(__file__).resolve().parents[2]
 D = Decimal
 KEYS = {"E2E_API_KEY": "crash-key-5521", "E2E_API_SECRET": "crash-secret-6632"}
 ACCOUNT = "binance"
@@ -85,43 +81,10 @@ order_amount = 20
 """
 
 
-class FakeBinance:
-    """The fake Binance in its own process, driven through `/_fake/...`."""
-
-    def __init__(self, state: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fake_exchange.binance", "--port", "0", "--state", str(state),
-             "--balances", '{"USDT": "1000", "XRP": "500"}', "--api-key", KEYS["E2E_API_KEY"],
-             "--api-secret", KEYS["E2E_API_SECRET"]],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        )
-        assert self.process.stdout is not None
-        self.url = f"http://127.0.0.1:{int(self.process.stdout.readline().split()[-1])}"
-
-    def post(self, what: str, body: dict[str, Any]) -> Any:
-        request = urllib.request.Request(f"{self.url}/_fake/{what}", data=json.dumps(body).encode(), method="POST")
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return json.loads(answer.read())
-
-    def price(self, price: str) -> None:
-        self.post("price", {"symbol": "XRPUSDT", "price": price})
-
-    def faults(self, rate: float) -> None:
-        self.post("faults", {"failure_rate": rate, "kinds": ["503", "429", "timeout"], "slow_s": 2.5,
-                             "retry_after_s": 1})
-
-    def state(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/_fake/state", timeout=5) as answer:
-            return json.loads(answer.read(), parse_float=D)
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-
 @pytest.fixture
-def fake(tmp_path: Path) -> Iterator[FakeBinance]:
-    server = FakeBinance(tmp_path / "fake.json")
+def fake(tmp_path: Path) -> Iterator[FakeBinanceProcess]:
+    server = FakeBinanceProcess(tmp_path / "fake.json", balances={"USDT": "1000", "XRP": "500"},
+                                api_key=KEYS["E2E_API_KEY"], api_secret=KEYS["E2E_API_SECRET"])
     server.price("1.1000")
     yield server
     server.stop()
@@ -146,7 +109,7 @@ def wait_ready(daemon: DaemonProcess, timeout: float = 30) -> None:
     raise AssertionError(f"/health/ready said {ready}:\n{daemon.log()[-3000:]}")
 
 
-def mismatches(daemon: DaemonProcess, state: dict[str, Any]) -> list[str]:
+def mismatches(daemon: DaemonProcess, state: dict[str, Any], account_id: str = ACCOUNT) -> list[str]:
     """What the journal and the server's record disagree on (empty when they agree)."""
     audit = journal_audit.load(database_url(daemon))
     problems = []
@@ -155,7 +118,7 @@ def mismatches(daemon: DaemonProcess, state: dict[str, Any]) -> list[str]:
     unknown = sorted({o["clientOrderId"] for o in ours} - submitted)
     if unknown:
         problems.append(f"orders on the server the journal lacks: {unknown}")
-    fills = {f.trade_id: f for f in audit.fills if f.account_id == ACCOUNT}
+    fills = {f.trade_id: f for f in audit.fills if f.account_id == account_id}
     for trade in state["trades"]:
         fill = fills.pop(f"{trade['symbol']}-{trade['id']}", None)
         if fill is None:
@@ -168,7 +131,7 @@ def mismatches(daemon: DaemonProcess, state: dict[str, Any]) -> list[str]:
         problems.append(f"fills the server never made: {sorted(fills)}")
     last: dict[str, tuple[Decimal, Decimal]] = {}
     for event in audit.events:
-        if isinstance(event, BalanceUpdated) and event.account_id == ACCOUNT:
+        if isinstance(event, BalanceUpdated) and event.account_id == account_id:
             last[event.asset] = (event.free, event.locked)
     for asset in ASSETS:
         server = tuple(D(x) for x in state["balances"].get(asset, ["0", "0"]))
@@ -183,7 +146,7 @@ def mismatches(daemon: DaemonProcess, state: dict[str, Any]) -> list[str]:
     return problems + audit.problems
 
 
-def run_kills(tmp_path: Path, fake: FakeBinance, kills: int, seed: int, failure_rate: float = 0.0) -> None:
+def run_kills(tmp_path: Path, fake: FakeBinanceProcess, kills: int, seed: int, failure_rate: float = 0.0) -> None:
     rng = random.Random(seed)
     config = tmp_path / "traderd.toml"
     config.write_text(CONFIG.format(url=fake.url))
