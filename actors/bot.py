@@ -336,7 +336,9 @@ class BotActor(SupervisedActor):
                         code="RISK_UNAVAILABLE", reason="the risk actor is not running",
                     ))
             elif isinstance(command, CancelOrder):
-                self.directory.tell(exchange_name(self.account_id), command)
+                # Through the risk actor, behind the order it cancels (straight on if it is down).
+                if not self.directory.tell(RISK, command):
+                    self.directory.tell(exchange_name(self.account_id), command)
             else:
                 raise TypeError(f"a strategy sent {type(command).__name__}, which a bot cannot send")
 

@@ -128,6 +128,9 @@ class ExchangeActor(SupervisedActor):
         self.venue: Venue | None = None
         self._waiting: list[Any] = []
         self._ready_replies: list[AwaitReady] = []
+        self._persisting: dict[str, CancelOrder | None] = {}
+        """External orders the journal is committing before they are sent, and a cancel
+        that came for one meanwhile."""
         self._balances: dict[str, Balance] = {}
         self._symbol_of: dict[str, str] = {}  # client order id -> symbol, to know which assets moved
 
@@ -260,6 +263,7 @@ class ExchangeActor(SupervisedActor):
             return
         order = OrderSubmitted.of(command)
         if self.venue.is_external:
+            self._persisting[order.client_order_id] = None
             self._journal(PersistThen(events=(order,), notify=self.actor_ref, then=SendOrder(order=order)))
         else:
             self._journal(order)
@@ -272,10 +276,16 @@ class ExchangeActor(SupervisedActor):
             self._bot_ids.add(message.order.bot_id)
         publish_order_event(self.bus, message.order)
         self._emit(self._venue_call("submit", self.venue.submit, message.order))
+        cancel = self._persisting.pop(message.order.client_order_id, None)
+        if cancel is not None:  # it was cancelled while the journal committed it
+            self.on_cancel_order(cancel)
 
     def on_cancel_order(self, command: CancelOrder) -> None:
         if self.venue is None:
             self._waiting.append(command)
+            return
+        if command.client_order_id in self._persisting:  # not sent yet: cancel it once it is
+            self._persisting[command.client_order_id] = command
             return
         self._emit(self._venue_call("cancel", self.venue.cancel, command))
 

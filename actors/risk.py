@@ -22,6 +22,7 @@ from actors.supervised import SupervisedActor
 from actors.topics import ORDERS, publish_order_event
 from trading.events import (
     MARKET,
+    CancelOrder,
     OrderAccepted,
     OrderCanceled,
     OrderDenied,
@@ -94,6 +95,13 @@ class RiskActor(SupervisedActor):
             self._deny(command, code, reason)
             return
         self.open_orders.setdefault(command.account_id, set()).add(command.client_order_id)
+
+    def on_cancel_order(self, command: CancelOrder) -> None:
+        """Passed on unchecked. A bot's cancels come this way, behind its submissions, so a
+        cancel can never reach the exchange actor before the order it cancels."""
+        if not self.directory.tell(exchange_name(command.account_id), command):
+            logger.warning("cancel of %s not sent: no exchange actor for account %s",
+                           command.client_order_id, command.account_id)
 
     def on_submit_order_and_reply(self, message: SubmitOrderAndReply) -> None:
         order = message.order
