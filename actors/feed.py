@@ -22,6 +22,16 @@ emits nothing and the feed goes on.
 A `StreamedSource` (`ccxt_stream`: a venue's websocket ticker) runs in an asyncio loop on a
 thread this actor starts in `on_start` and stops (closing the source's client) in
 `on_release`; its quotes come back as `StreamQuoteReady`, latest wins (`actors/stream_thread`).
+
+A ccxt feed (polled or streamed) also answers `GetOrderBook` from its exchange, on this
+actor's thread, the last book kept a second (`actors/order_books`); other feeds refuse it.
+
+Both ccxt sources also bring the exchange's 1m candles (`trading.feeds.live_candles`):
+after each poll, or with a stream's quotes. The actor keeps the recent ones for the klines
+API (`GetFeedCandles`) and trades on the prices each one newly reached: the next ticker's
+`low`/`high` are widened to them (at the latest `last`), so a paper order between two
+polled prices fills on the candle's low, and the conflating outboxes merge that range as
+they merge any other (a candle never queues). A backfill is kept, never traded on.
 """
 
 from __future__ import annotations
@@ -37,7 +47,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import pykka
 
 from actors.conflation import ConflatingOutbox
-from actors.messages import FeedStatus, GetFeedStatus, Tick
+from actors.messages import FeedCandles, FeedStatus, GetFeedCandles, GetFeedStatus, GetOrderBook, Tick
+from actors.order_books import OrderBookDesk
 from actors.scheduler import Scheduler, Timer
 from actors.stream_thread import LatestQuote, StreamQuoteReady, StreamThread
 from actors.supervised import SupervisedActor
@@ -45,6 +56,7 @@ from config.schema import CcxtPollFeedConfig, CcxtStreamFeedConfig, FeedConfig, 
 from trading.clock import SYSTEM_CLOCK, Clock
 from trading.feeds import FeedStep
 from trading.feeds.candles import CandleReplay, read_candles
+from trading.feeds.live_candles import CandleBatch, CandleHistory, CandleReach, PolledCandles
 from trading.feeds.polled import PolledSource, Quote
 from trading.feeds.random_walk import RandomWalk
 from trading.feeds.streamed import StreamedSource
@@ -128,7 +140,7 @@ def ccxt_poll_source(config: CcxtPollFeedConfig) -> PolledSource:
     return CcxtPollSource(
         exchange=config.exchange, symbol=config.symbol, interval_s=config.interval_s,
         max_backoff_s=config.max_backoff_s, timeout_s=config.timeout_s,
-        sandbox=config.sandbox, urls=config.urls,
+        sandbox=config.sandbox, urls=config.urls, candles=config.candles,
     )
 
 
@@ -139,7 +151,7 @@ def ccxt_stream_source(config: CcxtStreamFeedConfig) -> StreamedSource:
     return CcxtStreamSource(
         exchange=config.exchange, symbol=config.symbol, reconnect_s=config.reconnect_s,
         max_backoff_s=config.max_backoff_s, timeout_s=config.timeout_s,
-        sandbox=config.sandbox, urls=config.urls,
+        sandbox=config.sandbox, urls=config.urls, candles=config.candles,
     )
 
 
@@ -242,8 +254,11 @@ class MarketFeedActor(SupervisedActor):
         self._timer: Timer | None = None
         self._latest: TickerUpdated | None = None
         self._stream: StreamThread | None = None
+        self.candles = CandleHistory()
+        self._candle_reach = CandleReach()
         self.events_emitted = 0
         self.last_event_ns: int | None = None
+        self.order_books = OrderBookDesk(source, symbol, monotonic)
 
     @property
     def conflated(self) -> int:
@@ -264,6 +279,8 @@ class MarketFeedActor(SupervisedActor):
             self._stream.start()
             return
         if self.polled:
+            if isinstance(self.source, PolledCandles):
+                self.source.restart_candles()  # this incarnation's history starts with a backfill
             self._set_timer(0.0)  # the first poll runs as a message, not inside on_start
             return
         self._steps = iter(self.source)  # type: ignore[arg-type]
@@ -289,8 +306,13 @@ class MarketFeedActor(SupervisedActor):
 
     def on_stream_quote_ready(self, message: StreamQuoteReady) -> None:
         quote = message.latest.take()
-        if quote is not None and self._stream is not None:
-            self._emit(quote.last, correlation_id=None, quote=quote)
+        reach = self._take_candles(message.latest.take_candles())
+        if self._stream is None:
+            return
+        if quote is not None:
+            self._emit(quote.last, correlation_id=None, quote=quote, reach=reach)
+        elif reach is not None:
+            self._emit_reach(reach)
 
     def on_subscribe_market_data(self, command: SubscribeMarketData) -> None:
         outbox = self.subscriptions.add(command.ref)
@@ -303,6 +325,9 @@ class MarketFeedActor(SupervisedActor):
     def on_publish_price(self, command: PublishPrice) -> None:
         self._emit(command.price, correlation_id=command.correlation_id or command.message_id)
 
+    def on_get_feed_candles(self, query: GetFeedCandles) -> None:
+        query.reply.set_result(FeedCandles(symbol=self.symbol, candles=self.candles.candles()))
+
     def on_get_feed_status(self, query: GetFeedStatus) -> None:
         query.reply.set_result(FeedStatus(
             symbol=self.symbol,
@@ -310,14 +335,23 @@ class MarketFeedActor(SupervisedActor):
             last_event_ns=self.last_event_ns,
             subscribers=self.subscriber_count,
             last_price=self._latest.last if self._latest is not None else None,
+            exchange=self.order_books.exchange,
         ))
+
+    def on_get_order_book(self, query: GetOrderBook) -> None:
+        self.order_books.answer(query)
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _emit(self, price: Decimal, correlation_id: str | None, quote: Quote | None = None) -> None:
+    def _emit(
+        self, price: Decimal, correlation_id: str | None, quote: Quote | None = None,
+        reach: tuple[Decimal, Decimal] | None = None,
+    ) -> None:
+        """One ticker at `price`; its low/high span `reach` too (prices candles reached)."""
         now_ns = self.clock.now_ns()
+        low, high = (price, price) if reach is None else (min(price, reach[0]), max(price, reach[1]))
         ticker = TickerUpdated(
-            symbol=self.symbol, last=price, low=price, high=price,
+            symbol=self.symbol, last=price, low=low, high=high,
             bid=quote.bid if quote is not None else None,
             ask=quote.ask if quote is not None else None,
             ts_event=now_ns, correlation_id=correlation_id,
@@ -326,6 +360,30 @@ class MarketFeedActor(SupervisedActor):
         self.events_emitted += 1
         self.last_event_ns = now_ns
         self.subscriptions.offer(ticker)
+
+    def _emit_reach(self, reach: tuple[Decimal, Decimal]) -> None:
+        """Candles reached new prices with no new quote: the latest price again, widened."""
+        latest = self._latest
+        last = latest.last if latest is not None else self.candles.candles()[-1].close
+        quote = Quote(last, latest.bid, latest.ask) if latest is not None else None
+        self._emit(last, correlation_id=None, quote=quote, reach=reach)
+
+    def _take_candles(self, batches: list[CandleBatch]) -> tuple[Decimal, Decimal] | None:
+        """Keep the candles for the klines API; the range of prices they newly reached
+        (None if none: a backfill, or versions that only changed close or volume)."""
+        low: Decimal | None = None
+        high: Decimal | None = None
+        for batch in batches:
+            self.candles.add(batch.candles)
+            if batch.backfill:
+                self._candle_reach.prime(batch.candles)
+                continue
+            for candle in batch.candles:
+                reached = self._candle_reach.reached(candle)
+                if reached is not None:
+                    low = reached[0] if low is None else min(low, reached[0])
+                    high = reached[1] if high is None else max(high, reached[1])
+        return None if low is None or high is None else (low, high)
 
     def _schedule_next_step(self) -> None:
         """Take the source's next step and set the one timer for it.
@@ -345,8 +403,12 @@ class MarketFeedActor(SupervisedActor):
         """Ask the polled source now (its venue call blocks this actor only) and set the
         timer for the next poll; a failed poll emits nothing."""
         quote, delay_s = self.source.poll()  # type: ignore[union-attr]
+        if isinstance(self.source, PolledCandles):
+            reach = self._take_candles(self.source.take_candles())
+        else:
+            reach = None
         if quote is not None:
-            self._emit(quote.last, correlation_id=None, quote=quote)
+            self._emit(quote.last, correlation_id=None, quote=quote, reach=reach)
         self._set_timer(delay_s)
 
     def _set_timer(self, delay_s: float) -> None:

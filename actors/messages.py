@@ -11,6 +11,7 @@ from typing import Any
 
 from actors.reply import Reply
 from trading.events import CancelOrder, SubmitOrder
+from trading.market_data import Candle
 from trading.messages import Command, Event
 
 
@@ -160,6 +161,35 @@ class FeedStatus:
     last_event_ns: int | None
     subscribers: int
     last_price: Decimal | None = None
+    exchange: str | None = None
+    """The exchange whose public data the feed reads (a `ccxt_poll` or `ccxt_stream`
+    feed), the one it fetches order books from; None for a replay or a random walk."""
+
+
+@dataclass(frozen=True)
+class GetOrderBook(Command):
+    """Query: a feed actor answers with its symbol's `trading.feeds.order_book.OrderBook`,
+    at most `depth` levels a side, or fails the reply with an `OrderBookError` (no exchange
+    behind the feed, or the exchange down or refusing)."""
+
+    depth: int
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class GetFeedCandles(Command):
+    """Query: a feed actor answers with `FeedCandles` (its exchange's recent 1m candles)."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class FeedCandles:
+    """A ccxt feed's recent 1m candles, oldest first, the newest possibly still open;
+    empty for a feed without live candles (replay, random walk)."""
+
+    symbol: str
+    candles: tuple[Candle, ...] = ()
 
 
 @dataclass(frozen=True)

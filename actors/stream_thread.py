@@ -3,7 +3,8 @@
 Thread boundary: the source's task and its client live on this thread only (ccxt.pro
 clients are not thread-safe); quotes cross to the actor through `LatestQuote`, which keeps
 only the newest and tells the actor one `StreamQuoteReady` while none is waiting, so a
-fast stream never floods the actor's mailbox. `stop` cancels the task, lets it close its
+fast stream never floods the actor's mailbox. Candles cross the same way, the newest
+version of each (by open time) kept until the actor takes them. `stop` cancels the task, lets it close its
 client, and joins the thread.
 """
 
@@ -17,7 +18,9 @@ from typing import Any
 
 import pykka
 
+from trading.feeds.live_candles import CandleBatch
 from trading.feeds.polled import Quote
+from trading.market_data import Candle
 from trading.feeds.streamed import StreamedSource
 from trading.messages import Command
 
@@ -26,27 +29,33 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StreamQuoteReady(Command):
-    """Told to the feed actor when its stream has a quote; `take` it from `latest`."""
+    """Told to the feed actor when its stream has a quote or candles; `take` them from `latest`."""
 
     latest: LatestQuote
 
 
 class LatestQuote:
-    """The newest undelivered quote (latest wins) and whether the actor was told."""
+    """The newest undelivered quote (latest wins), the undelivered candles (the newest
+    version of each), and whether the actor was told."""
 
     def __init__(self, actor: pykka.ActorRef[Any]) -> None:
         self.actor = actor
         self._lock = threading.Lock()
         self._quote: Quote | None = None
+        self._backfill: CandleBatch | None = None
+        self._candles: dict[int, Candle] = {}
         self._notified = False
         self.conflated = 0
 
-    def offer(self, quote: Quote) -> None:
+    def offer(self, item: Quote | CandleBatch) -> None:
         """Called on the stream thread."""
         with self._lock:
-            if self._quote is not None:
-                self.conflated += 1
-            self._quote = quote
+            if isinstance(item, CandleBatch):
+                self._keep_candles(item)
+            else:
+                if self._quote is not None:
+                    self.conflated += 1
+                self._quote = item
             if self._notified:
                 return
             try:
@@ -56,11 +65,26 @@ class LatestQuote:
                 pass  # the feed is stopping; its stop cancels this stream
 
     def take(self) -> Quote | None:
-        """Called on the actor's thread."""
+        """Called on the actor's thread (before `take_candles`)."""
         with self._lock:
             quote, self._quote = self._quote, None
             self._notified = False
             return quote
+
+    def take_candles(self) -> list[CandleBatch]:
+        """Called on the actor's thread: the backfill (if one came) first, then the rest."""
+        with self._lock:
+            batches = [] if self._backfill is None else [self._backfill]
+            if self._candles:
+                batches.append(CandleBatch(tuple(self._candles[t] for t in sorted(self._candles))))
+            self._backfill, self._candles = None, {}
+            return batches
+
+    def _keep_candles(self, batch: CandleBatch) -> None:
+        if batch.backfill:
+            self._backfill, self._candles = batch, {}  # a new run's backfill replaces what waits
+        else:
+            self._candles.update((candle.open_time_ms, candle) for candle in batch.candles)
 
 
 class StreamThread:

@@ -47,6 +47,7 @@ from api.market import (
 )
 from api.metrics import HttpMetrics, MetricsHandler, MetricsJsonHandler
 from api.openapi import OpenApiHandler
+from api.order_book import OrderBookHandler
 from api.orders import (
     ActiveOrdersHandler,
     CostBasisHandler,
@@ -143,6 +144,7 @@ def make_app(context: ApiContext) -> tornado.web.Application:
         tornado.web.url(r"/api/v1/exchanges/([^/]+)/markets", MarketsHandler, {"context": context}, name="exchange_markets"),
         tornado.web.url(r"/api/v1/market/tickers", TickersHandler, {"context": context}, name="market_tickers"),
         tornado.web.url(r"/api/v1/market/ticker/([^/]+)", TickerHandler, {"context": context}, name="market_ticker"),
+        tornado.web.url(r"/api/v1/market/orderbook/([^/]+)", OrderBookHandler, {"context": context}, name="market_orderbook"),
         tornado.web.url(r"/api/v1/market/klines/multi", MultiKlinesHandler, {"context": context}, name="market_klines_multi"),
         tornado.web.url(r"/api/v1/market/klines/([^/]+)", KlinesHandler, {"context": context}, name="market_klines"),
         # -- end of orders ... market data --

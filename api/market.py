@@ -1,8 +1,9 @@
 """Exchanges and market data (API.md "Market data").
 
 Prices come from the daemon's running feeds and candles from the CSV files its replay
-feeds read, resampled; nothing here calls an exchange. There is no order book source
-yet, so `/market/orderbook` is not served.
+feeds read, or else the 1m candles its ccxt feeds keep (`api.live_candles`), resampled;
+nothing here calls an exchange. Order books come from the exchange of a ccxt feed,
+fetched by its actor (`api.order_book`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from api.endpoint import endpoint
 from api.errors import ApiError
+from api.live_candles import live_candles, live_klines
 from api.prices import latest_prices, path_symbol
 from api.schemas.market import (
     ExchangeList,
@@ -68,7 +70,7 @@ def klines(candle_files: dict[str, Path], symbol: str, interval: str, limit: int
     run it in the executor). 404 without a file, 422 for an interval finer than it."""
     path = candle_files.get(symbol)
     if path is None:
-        raise ApiError(404, "NOT_FOUND", f"no candle data for {symbol}: no replay feed reads a file of it")
+        raise ApiError(404, "NOT_FOUND", f"no candle data for {symbol}: no replay feed reads a file of it, no ccxt feed has its candles")
     candles = _candles(str(path), os.stat(path).st_mtime_ns)
     step = INTERVALS_MS[interval]
     base = base_interval_ms(list(candles[:1000]))
@@ -80,6 +82,18 @@ def klines(candle_files: dict[str, Path], symbol: str, interval: str, limit: int
     last_start = candles[-1].open_time_ms - candles[-1].open_time_ms % step
     tail = candles[bisect.bisect_left(candles, last_start - (limit - 1) * step, key=_open_time):]
     return [[c.open_time_ms, c.open, c.high, c.low, c.close, c.volume] for c in resample(tail, step)[-limit:]]
+
+
+async def symbol_klines(
+    handler: ScopedHandler, candle_files: dict[str, Path], symbol: str, interval: str, limit: int,
+) -> list[list[Any]]:
+    """`klines` from a replay file when there is one, else from a ccxt feed's candles;
+    404 when neither has the symbol."""
+    if symbol not in candle_files:
+        candles = await live_candles(handler.context.actors, symbol)
+        if candles:
+            return await handler.in_executor(live_klines, candles, interval, limit)
+    return await handler.in_executor(klines, candle_files, symbol, interval, limit)
 
 
 class ExchangesHandler(ScopedHandler):
@@ -143,11 +157,11 @@ class TickersHandler(ScopedHandler):
 class KlinesHandler(ScopedHandler):
     @endpoint("Candles of a symbol", query=KlineQuery, response=KlinesOut, errors=("NOT_FOUND",), tags=("market",))
     async def get(self, symbol: str) -> None:
-        """From the candle file a replay feed plays, resampled to `interval` (epoch-aligned
-        buckets); the newest `limit`, oldest first."""
+        """From the candle file a replay feed plays, else a ccxt feed's exchange candles,
+        resampled to `interval` (epoch-aligned buckets); the newest `limit`, oldest first."""
         symbol = path_symbol(symbol)
         query = self.parse_query(KlineQuery)
-        data = await self.in_executor(klines, dict(self.context.candle_files), symbol, query.interval, query.limit)
+        data = await symbol_klines(self, dict(self.context.candle_files), symbol, query.interval, query.limit)
         self.write_model(KlinesOut(symbol=symbol, interval=query.interval, data=data))
 
 
@@ -163,5 +177,5 @@ class MultiKlinesHandler(ScopedHandler):
                 "errors": [{"loc": ["query", "timeframes"], "msg": "unknown timeframe"}],
             })
         files = dict(self.context.candle_files)
-        data = {tf: await self.in_executor(klines, files, symbol, tf, query.limit) for tf in timeframes}
+        data = {tf: await symbol_klines(self, files, symbol, tf, query.limit) for tf in timeframes}
         self.write_model(MultiKlinesOut(symbol=symbol, data=data))

@@ -418,7 +418,12 @@ class _CcxtFeedConfig(Section):
     """What both ccxt feeds take: one symbol of one exchange, public endpoints, no keys.
     `urls` points ccxt elsewhere (a testnet, a proxy, a local fake): `all` re-hosts every
     API URL there, keeping its path; other keys replace that entry of ccxt's `urls['api']`.
-    Failures back off up to `max_backoff_s`."""
+    Failures back off up to `max_backoff_s`.
+
+    `candles` (default true) also brings the exchange's 1m candles (`fetch_ohlcv` with each
+    poll, `watch_ohlcv` beside the ticker stream): paper orders fill on the lows and highs
+    between two prices, and the klines API serves them (the last 1000, after a backfill of
+    up to 500 at the feed's start)."""
 
     id: Slug
     exchange: ExchangeId
@@ -427,6 +432,7 @@ class _CcxtFeedConfig(Section):
     timeout_s: PositiveNumber = 10.0
     sandbox: Flag = False
     urls: dict[str, str] = {}
+    candles: Flag = True
 
     @field_validator("exchange")
     @classmethod

@@ -77,3 +77,11 @@ def fake_binance() -> Iterator[object]:
     from tests.fake_exchange.fixtures import serve_fake_binance
 
     yield from serve_fake_binance()
+
+
+@pytest.fixture
+def streams() -> Iterator[object]:
+    """The fake Binance's websocket streams on 127.0.0.1 (tests/fake_exchange/binance_ws.py)."""
+    from tests.fake_exchange.binance_ws import serve_fake_binance_streams
+
+    yield from serve_fake_binance_streams()

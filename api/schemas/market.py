@@ -64,6 +64,20 @@ class TickerList(BaseModel):
     total: int
 
 
+class OrderBookQuery(Model):
+    exchange: str | None = Field(None, description="the exchange whose feed of the symbol to ask; any feed of it when absent")
+    depth: int = Field(20, ge=1, le=1000, description="price levels a side, best first")
+
+
+class OrderBookOut(BaseModel):
+    symbol: str
+    exchange: str
+    feed: str = Field(description="the feed whose exchange client fetched the book")
+    bids: list[tuple[Money, Money]] = Field(description="[price, amount], best (highest) first")
+    asks: list[tuple[Money, Money]] = Field(description="[price, amount], best (lowest) first")
+    timestamp: int = Field(description="epoch milliseconds: the exchange's time of the book, else when it was received")
+
+
 class KlineQuery(Model):
     interval: Interval = "1h"
     limit: int = Field(500, ge=1, le=1000)

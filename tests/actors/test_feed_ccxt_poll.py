@@ -54,7 +54,8 @@ EXCHANGE_INFO = {
 
 
 class FakeBinance:
-    """Answers exchange info and 24h tickers; the price steps on with each ticker served.
+    """Answers exchange info, 24h tickers and 1m klines (one fixed candle: candles have
+    tests of their own); the price steps on with each ticker served.
     `failing` makes ticker requests fail with a 503 (or whatever `failure` is)."""
 
     def __init__(self, prices: list[str]) -> None:
@@ -72,6 +73,9 @@ class FakeBinance:
             last = self.prices[min(self.served, len(self.prices) - 1)]
             self.served += 1
             return Answer(body=ticker_24hr(last))
+        if request.path == "/api/v3/klines" and request.params.get("symbol") == "BTCUSDT":
+            return Answer(body=[[1704067200000, "64000.00000000", "65000.00000000", "1.00000000", "64500.00000000",
+                                 "1.00000000", 1704067259999, "0", 1, "0", "0", "0"]])
         return Answer(status=404, body={"code": -1100, "msg": f"no route {request.path}"})
 
 

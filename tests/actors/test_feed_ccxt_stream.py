@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +18,7 @@ from actors.feed import MarketFeedActor, SubscribeMarketData, feed_source
 from actors.supervised import SupervisedActor
 from config.schema import CcxtStreamFeedConfig
 from daemon.wiring import WiringError, feed_spec
-from tests.fake_exchange.binance_ws import FakeBinanceStreams, serve_fake_binance_streams
+from tests.fake_exchange.binance_ws import FakeBinanceStreams
 from tests.waiting import eventually
 from trading.clock import SYSTEM_CLOCK
 from trading.market_data import TickerUpdated
@@ -40,16 +39,12 @@ class Subscriber(SupervisedActor):
             self.received.put(ticker)
 
 
-@pytest.fixture
-def streams() -> Iterator[FakeBinanceStreams]:
-    yield from serve_fake_binance_streams()
-
-
 def feed_config(rest: Any, streams: FakeBinanceStreams, **changes: Any) -> CcxtStreamFeedConfig:
+    """Tickers only (these tests count sockets and subscriptions); candles have their own tests."""
     fields: dict[str, Any] = {
         "id": "xrp", "source": "ccxt_stream", "exchange": "binance", "symbol": SYMBOL,
         "reconnect_s": 0.1, "max_backoff_s": 0.5, "timeout_s": 2.0,
-        "urls": {"all": rest.url, "ws": streams.url},
+        "urls": {"all": rest.url, "ws": streams.url}, "candles": False,
     }
     fields.update(changes)
     return CcxtStreamFeedConfig.model_validate(fields)

@@ -402,13 +402,20 @@ INTERVAL_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m"
 
 
 def klines(engine: Engine, params: dict[str, str]) -> list[list[Any]]:
-    """Candles bucketed from the prices the test set."""
+    """Candles bucketed from the prices the test set, or the 1m candles it set."""
     symbol = params.get("symbol", "")
     width = INTERVAL_MS.get(params.get("interval", "1m"))
     if width is None:
         raise BinanceError(400, -1120, "Invalid interval.")
     with engine.lock:
         engine._rules(symbol)
+        if symbol in engine.candles and width == 60_000:
+            since, until = int(params.get("startTime", 0)), int(params.get("endTime", 2**62))
+            rows = [[start, *(fmt(v) for v in values), start + width - 1, "0.00000000", 1, "0.00000000",
+                     "0.00000000", "0"]
+                    for start, values in sorted(engine.candles[symbol].items()) if since <= start <= until]
+            limit = int(params.get("limit", 500))
+            return rows[:limit] if "startTime" in params else rows[-limit:]  # Binance's order
         buckets: dict[int, list[Decimal]] = {}
         for ms, s, price in engine.history:
             if s == symbol and ms >= int(params.get("startTime", 0)):
@@ -418,17 +425,34 @@ def klines(engine: Engine, params: dict[str, str]) -> list[list[Any]]:
     return rows[-int(params.get("limit", 500)):]
 
 
+MAX_DEPTH = 5000
+
+
 def depth(engine: Engine, params: dict[str, str]) -> dict[str, Any]:
+    """A book around the last price, one tick a level: `depth_level` gives each one's
+    price and amount. Binance's default of 100 levels a side, and its cap of 5000."""
     symbol = params.get("symbol", "")
     with engine.lock:
         rules = engine._rules(symbol)
         last = engine.prices.get(symbol, Decimal(0))
-    levels = range(1, min(int(params.get("limit", 5)), 20) + 1)
+    try:
+        limit = int(params.get("limit", 100))
+    except ValueError:
+        raise BinanceError(400, -1100, "Illegal characters found in parameter 'limit'.") from None
+    levels = range(1, min(max(limit, 1), MAX_DEPTH) + 1)
+    bids = [depth_level(last, rules.tick, "bid", i) for i in levels]
     return {
         "lastUpdateId": engine.next_trade_id,
-        "bids": [[fmt(last - i * rules.tick), "100.00000000"] for i in levels if last - i * rules.tick > 0],
-        "asks": [[fmt(last + i * rules.tick), "100.00000000"] for i in levels],
+        "bids": [[fmt(price), fmt(amount)] for price, amount in bids if price > 0],
+        "asks": [[fmt(price), fmt(amount)] for price, amount in (depth_level(last, rules.tick, "ask", i) for i in levels)],
     }
+
+
+def depth_level(last: Decimal, tick: Decimal, side: str, level: int) -> tuple[Decimal, Decimal]:
+    """Level `level` (1 is the best) of one side of the fake's book: `level` ticks from the
+    last price, its amount growing with the distance so every level differs."""
+    price = last - level * tick if side == "bid" else last + level * tick
+    return price, Decimal("1.25") * level + (Decimal("0.5") if side == "ask" else Decimal(0))
 
 
 def order_json(order: dict[str, Any]) -> dict[str, Any]:

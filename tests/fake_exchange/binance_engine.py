@@ -83,6 +83,7 @@ class Engine:
         }
         self.prices: dict[str, Decimal] = {}
         self.history: list[tuple[int, str, Decimal]] = []  # (ms, symbol, price) for klines
+        self.candles: dict[str, dict[int, tuple[Decimal, ...]]] = {}  # set candles, served instead
         self.orders: dict[int, dict[str, Any]] = {}
         self.client_ids: dict[tuple[str, str], int] = {}
         self.trades: list[dict[str, Any]] = []
@@ -110,6 +111,15 @@ class Engine:
                 if reached:
                     made.append(self._fill(order, order["price"], order["origQty"] - order["executedQty"], maker=True))
             return made
+
+    def set_candle(self, symbol: str, open_ms: int, open_: str, high: str, low: str, close: str,
+                   volume: str = "0") -> None:
+        """Set (or change) the 1m candle opening at `open_ms`: once a symbol has set candles,
+        its klines are those, whatever the prices (deterministic candle data for tests)."""
+        symbol = symbol.replace("/", "")
+        with self.lock:
+            self._rules(symbol)
+            self.candles.setdefault(symbol, {})[open_ms] = tuple(D(v) for v in (open_, high, low, close, volume))
 
     def balance(self, asset: str) -> tuple[Decimal, Decimal]:
         with self.lock:

@@ -6,6 +6,8 @@ ccxt.pro connects to `urls['api']['ws']['spot'] + '/<n>'` (`/ws/0`) and sends
 `24hrMiniTicker` events (`@miniTicker`, ccxt's default) with prices as strings. This
 server does the same: each `set_price` is pushed at once to every subscriber of the symbol,
 and the latest price again every `interval_s` (Binance pushes tickers every second).
+`<symbol>@kline_1m` gets Binance's `kline` events: each `set_candle` at once, and the
+newest candle again with every pulse (Binance pushes the open candle every second or two).
 `drop_connections` closes every socket, as a network blip or a Binance 24-hour disconnect
 would; `refuse_for` turns new connections away for a while. Runs in a thread of its own.
 """
@@ -33,6 +35,7 @@ class FakeBinanceStreams:
         self.interval_s = interval_s
         self.port = 0
         self.prices: dict[str, tuple[Decimal, Decimal | None, Decimal | None]] = {}
+        self.candles: dict[str, dict[str, Any]] = {}  # market id -> its newest kline ("k")
         self.handlers: set[StreamHandler] = set()
         self.connects = 0
         self.subscribe_requests: list[list[str]] = []
@@ -52,6 +55,15 @@ class FakeBinanceStreams:
     def set_price(self, market_id: str, last: str, bid: str | None = None, ask: str | None = None) -> None:
         price = (Decimal(last), Decimal(bid) if bid else None, Decimal(ask) if ask else None)
         self._call(lambda: self._set(market_id.upper(), price))
+
+    def set_candle(self, market_id: str, open_ms: int, open_: str, high: str, low: str, close: str,
+                   volume: str = "0", closed: bool = False) -> None:
+        """Push a 1m kline (a new candle, or a new version of the open one) to its subscribers."""
+        values = {"o": open_, "h": high, "l": low, "c": close, "v": volume}
+        kline = {"t": open_ms, "T": open_ms + 59_999, "s": market_id.upper(), "i": "1m", "f": 1, "L": 2,
+                 **{key: fmt(Decimal(value)) for key, value in values.items()},
+                 "n": 2, "x": closed, "q": "0.00000000", "V": "0.00000000", "Q": "0.00000000", "B": "0"}
+        self._call(lambda: self._set_candle(market_id.upper(), kline))
 
     def drop_connections(self) -> None:
         self._call(lambda: [handler.close(1001, "going away") for handler in list(self.handlers)])
@@ -136,12 +148,19 @@ class FakeBinanceStreams:
         for handler in list(self.handlers):
             handler.push(market_id)
 
+    def _set_candle(self, market_id: str, kline: dict[str, Any]) -> None:
+        self.candles[market_id] = kline
+        for handler in list(self.handlers):
+            handler.push_candle(market_id)
+
     async def _pulse(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
             for handler in list(self.handlers):
                 for market_id in list(self.prices):
                     handler.push(market_id)
+                for market_id in list(self.candles):
+                    handler.push_candle(market_id)
 
 
 class StreamHandler(tornado.websocket.WebSocketHandler):
@@ -180,6 +199,18 @@ class StreamHandler(tornado.websocket.WebSocketHandler):
         self.write_message(json.dumps({"result": None, "id": request.get("id")}))
         for market_id in list(self.server.prices):
             self.push(market_id)
+        for market_id in list(self.server.candles):
+            self.push_candle(market_id)
+
+    def push_candle(self, market_id: str) -> None:
+        """Binance's `kline` event of the newest candle, if this socket subscribed to it."""
+        kline = self.server.candles.get(market_id)
+        if kline is None or f"{market_id.lower()}@kline_1m" not in self.streams:
+            return
+        try:
+            self.write_message(json.dumps({"e": "kline", "E": int(time.time() * 1000), "s": market_id, "k": kline}))
+        except tornado.websocket.WebSocketClosedError:
+            return
 
     def push(self, market_id: str) -> None:
         for event in stream_events(market_id, self.server.prices.get(market_id), self.streams):

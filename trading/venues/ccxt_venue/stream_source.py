@@ -7,6 +7,16 @@ and closes it when the run ends, cancelled or not. Public streams only, so no ke
 A disconnect or an exchange error never ends the run: it is logged and counted, and the
 next `watch_ticker` (which dials again: ccxt.pro drops a closed connection) waits with
 `Backoff`, so a feed does not hammer an exchange that is down, and feeds do not retry in step.
+
+With `candles`, a second task in the same run watches `watch_ohlcv(symbol, '1m')` on the
+same client, with a backoff of its own (a stream that fails must not slow the other), after
+one REST backfill (`fetch_ohlcv`) per run. Both tasks end, and the client closes, together.
+
+The order book (`order_book`) comes over REST from a sync ccxt client of its own, made and
+used on the feed actor's thread, not from the stream's ccxt.pro client: that one lives
+only as long as a `stream` run (made again after each restart, closed on stop), and
+reaching into its loop from the actor would tie each book to the stream's health and
+need a future across threads. The poll source's book takes the same path.
 """
 
 from __future__ import annotations
@@ -14,13 +24,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Union
 
 import ccxt
 import ccxt.pro as ccxtpro
 
+from trading.feeds.live_candles import BACKFILL_CANDLES, CANDLE_TIMEFRAME, CandleBatch, CandleChanges
+from trading.feeds.order_book import OrderBook
 from trading.feeds.polled import Backoff, Quote
-from trading.venues.ccxt_venue.ticker_source import BadTicker, PublicTickerSource, ticker_quote
+from trading.venues.ccxt_venue.order_book import fetch_order_book
+from trading.venues.ccxt_venue.ticker_source import (
+    BadCandle, BadTicker, PublicTickerSource, ohlcv_candle, ticker_quote,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +47,12 @@ STREAM_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+Deliver = Callable[[Union[Quote, CandleBatch]], None]
+
+
 class CcxtStreamSource(PublicTickerSource):
-    """Streams `watch_ticker(symbol)`; a `StreamedSource` for the feed actor."""
+    """Streams `watch_ticker(symbol)`, and with `candles` `watch_ohlcv(symbol, '1m')`; a
+    `StreamedSource` for the feed actor (`deliver` gets quotes and `CandleBatch`es)."""
 
     def __init__(
         self,
@@ -46,6 +65,7 @@ class CcxtStreamSource(PublicTickerSource):
         sandbox: bool = False,
         urls: Mapping[str, str] | None = None,
         backoff: Backoff | None = None,
+        candles: bool = True,
     ) -> None:
         super().__init__(
             exchange=exchange, symbol=symbol, known=ccxtpro.exchanges, unknown="ccxt.pro has no streaming exchange {exchange!r}",
@@ -53,24 +73,69 @@ class CcxtStreamSource(PublicTickerSource):
             urls=urls, backoff=backoff if backoff is not None else Backoff(reconnect_s, max(max_backoff_s, reconnect_s)),
         )
         self.received = 0
+        self._rest: ccxt.Exchange | None = None  # the order book's client (module docstring)
+        self.candles = candles
+        self.candle_backoff = Backoff(self.backoff.interval_s, self.backoff.max_s, self.backoff.jitter)
+        self.candles_received = 0
 
-    async def stream(self, deliver: Callable[[Quote], None]) -> None:
+    def order_book(self, depth: int) -> OrderBook:
+        """The symbol's book over REST; called on the feed actor's thread only."""
+        if self._rest is None:
+            self._rest = self._configured(getattr(ccxt, self.exchange_id), {})
+            if self.urls:
+                self._rest.session.trust_env = False  # no proxy variable may capture a local URL
+        return fetch_order_book(self._rest, self.symbol, depth)
+
+    async def stream(self, deliver: Deliver) -> None:
         client = self._client()
+        watchers = [asyncio.ensure_future(self._watch_tickers(client, deliver))]
+        if self.candles:
+            watchers.append(asyncio.ensure_future(self._watch_candles(client, deliver)))
         try:
-            while True:
-                try:
-                    quote = ticker_quote(await client.watch_ticker(self.symbol))
-                except (ccxt.BaseError, BadTicker) as error:
-                    await asyncio.sleep(self._failed(error, "stream"))
-                    continue
-                if self.backoff.failures:
-                    logger.info("%s %s: streaming again after %d failures", self.exchange_id, self.symbol,
-                                self.backoff.failures)
-                    self.backoff.succeeded()
-                self.received += 1
-                deliver(quote)
+            await asyncio.gather(*watchers)
         finally:
+            for watcher in watchers:
+                watcher.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
             await self._close(client)
+
+    async def _watch_tickers(self, client: ccxtpro.Exchange, deliver: Deliver) -> None:
+        while True:
+            try:
+                quote = ticker_quote(await client.watch_ticker(self.symbol))
+            except (ccxt.BaseError, BadTicker) as error:
+                await asyncio.sleep(self._failed(error, "stream"))
+                continue
+            if self.backoff.failures:
+                logger.info("%s %s: streaming again after %d failures", self.exchange_id, self.symbol,
+                            self.backoff.failures)
+                self.backoff.succeeded()
+            self.received += 1
+            deliver(quote)
+
+    async def _watch_candles(self, client: ccxtpro.Exchange, deliver: Deliver) -> None:
+        """Backfill once, then deliver each new or changed 1m candle the stream pushes.
+        A failed backfill is logged and skipped: the stream's candles matter more."""
+        changes = CandleChanges()
+        try:
+            rows = await client.fetch_ohlcv(self.symbol, CANDLE_TIMEFRAME, limit=BACKFILL_CANDLES)
+            deliver(CandleBatch(tuple(changes.fresh(ohlcv_candle(row) for row in rows)), backfill=True))
+        except (ccxt.BaseError, BadCandle) as error:
+            await asyncio.sleep(self._failed(error, "candle backfill", backoff=self.candle_backoff))
+        while True:
+            try:
+                candles = [ohlcv_candle(row) for row in await client.watch_ohlcv(self.symbol, CANDLE_TIMEFRAME)]
+            except (ccxt.BaseError, BadCandle) as error:
+                await asyncio.sleep(self._failed(error, "candle stream", backoff=self.candle_backoff))
+                continue
+            if self.candle_backoff.failures:
+                logger.info("%s %s: streaming candles again after %d failures", self.exchange_id, self.symbol,
+                            self.candle_backoff.failures)
+                self.candle_backoff.succeeded()
+            fresh = changes.fresh(candles)
+            if fresh:
+                self.candles_received += len(fresh)
+                deliver(CandleBatch(tuple(fresh)))
 
     async def _close(self, client: ccxtpro.Exchange) -> None:
         """Close the client, but not for longer than `CLOSE_TIMEOUT_S`: a websocket close

@@ -19,8 +19,12 @@ from typing import Any
 
 import ccxt
 
+from trading.feeds.live_candles import BACKFILL_CANDLES, CANDLE_TIMEFRAME, CandleBatch, CandleChanges
+from trading.feeds.order_book import OrderBook
 from trading.feeds.polled import Backoff, Quote
+from trading.market_data import Candle
 from trading.money import to_decimal
+from trading.venues.ccxt_venue.order_book import fetch_order_book
 from trading.venues.ccxt_venue.urls import overridden_urls
 
 logger = logging.getLogger(__name__)
@@ -49,6 +53,24 @@ def ticker_quote(ticker: Mapping[str, Any]) -> Quote:
     if quote.last <= 0:
         raise BadTicker(f"ticker of {ticker.get('symbol')} has last price {quote.last}")
     return quote
+
+
+class BadCandle(ValueError):
+    """A ccxt OHLCV row that is not a usable candle."""
+
+
+def ohlcv_candle(row: Any) -> Candle:
+    """A ccxt OHLCV row `[ms, open, high, low, close, volume]` as a `Candle` of exact
+    Decimals; ccxt's floats go through `str`."""
+    try:
+        open_ms, open_, high, low, close, volume = row[:6]
+        values = [to_decimal(str(value)) for value in (open_, high, low, close, volume if volume is not None else 0)]
+        candle = Candle(int(open_ms), *values)
+    except (ValueError, TypeError) as error:
+        raise BadCandle(f"bad candle {row!r}: {error}") from None
+    if not 0 < candle.low <= min(candle.open, candle.close) or candle.high < max(candle.open, candle.close):
+        raise BadCandle(f"bad candle {row!r}: its low and high do not span open and close")
+    return candle
 
 
 def _price(value: Any) -> Decimal:
@@ -102,23 +124,33 @@ class PublicTickerSource:
             client.urls = overridden_urls(client.urls, self.urls)
         return client
 
-    def _failed(self, error: Exception, what: str, retry_after: float | None = None) -> float:
-        """Count and log a failure; the seconds to wait before trying again."""
+    def _failed(
+        self, error: Exception, what: str, retry_after: float | None = None, backoff: Backoff | None = None,
+    ) -> float:
+        """Count and log a failure; the seconds to wait before trying again, by `backoff`
+        (the source's own unless a task with a backoff of its own failed)."""
+        backoff = backoff if backoff is not None else self.backoff
         self.errors += 1
         self.last_error = f"{type(error).__name__}: {str(error)[:200]}"
-        delay = self.backoff.failed(retry_after)
+        delay = backoff.failed(retry_after)
         # Network trouble is expected now and then; anything else is likely config (a bad
         # symbol, a wrong URL) and worth a louder line, but still retried.
-        level = logging.WARNING if isinstance(error, (ccxt.NetworkError, BadTicker)) else logging.ERROR
+        level = logging.WARNING if isinstance(error, (ccxt.NetworkError, BadTicker, BadCandle)) else logging.ERROR
         logger.log(
             level, "%s %s: %s failed (%d in a row, %d in all), again in %.2fs: %s",
-            self.exchange_id, self.symbol, what, self.backoff.failures, self.errors, delay, self.last_error,
+            self.exchange_id, self.symbol, what, backoff.failures, self.errors, delay, self.last_error,
         )
         return delay
 
 
 class CcxtPollSource(PublicTickerSource):
-    """Polls `fetch_ticker(symbol)` every `interval_s`; a `PolledSource` for the feed actor."""
+    """Polls `fetch_ticker(symbol)` every `interval_s`; a `PolledSource` for the feed actor.
+
+    With `candles`, each poll also fetches the 1m candles from the newest one it has seen
+    (`fetch_ohlcv(symbol, '1m', since=...)`: that one, now closed, and any after it), with
+    the same client and the same backoff; the first poll fetches a backfill instead. The
+    new or changed ones wait for the feed actor's `take_candles` (a `PolledCandles`).
+    """
 
     def __init__(
         self,
@@ -131,6 +163,7 @@ class CcxtPollSource(PublicTickerSource):
         sandbox: bool = False,
         urls: Mapping[str, str] | None = None,
         backoff: Backoff | None = None,
+        candles: bool = True,
     ) -> None:
         super().__init__(
             exchange=exchange, symbol=symbol, known=ccxt.exchanges, unknown="ccxt has no exchange {exchange!r}",
@@ -138,7 +171,11 @@ class CcxtPollSource(PublicTickerSource):
             backoff=backoff if backoff is not None else Backoff(interval_s, max(max_backoff_s, interval_s)),
         )
         self.polls = 0
+        self.candles = candles
         self._client: ccxt.Exchange | None = None
+        self._candle_changes = CandleChanges()
+        self._backfilled = False
+        self._candle_batches: list[CandleBatch] = []
 
     def poll(self) -> tuple[Quote | None, float]:
         self.polls += 1
@@ -146,18 +183,48 @@ class CcxtPollSource(PublicTickerSource):
             client = self._client if self._client is not None else self._connect()
             client.load_markets()  # no request once loaded; retried here after a failure
             quote = ticker_quote(client.fetch_ticker(self.symbol))
-        except (ccxt.BaseError, BadTicker) as error:
+            if self.candles:
+                self._fetch_candles(client)
+        except (ccxt.BaseError, BadTicker, BadCandle) as error:
             retry_after = self._retry_after() if isinstance(error, ccxt.DDoSProtection) else None
             return None, self._failed(error, "poll", retry_after)
         if self.backoff.failures:
             logger.info("%s %s: answering again after %d failed polls", self.exchange_id, self.symbol, self.backoff.failures)
         return quote, self.backoff.succeeded()
 
+    def take_candles(self) -> list[CandleBatch]:
+        batches, self._candle_batches = self._candle_batches, []
+        return batches
+
+    def restart_candles(self) -> None:
+        self._candle_changes.clear()
+        self._backfilled = False
+        self._candle_batches = []
+
+    def _fetch_candles(self, client: ccxt.Exchange) -> None:
+        """Fetch the candles due and keep the new or changed ones for `take_candles`; a
+        failure raises before anything is kept, so the next poll asks again."""
+        since = self._candle_changes.newest_open_ms if self._backfilled else None
+        rows = client.fetch_ohlcv(self.symbol, CANDLE_TIMEFRAME, since=since, limit=BACKFILL_CANDLES)
+        candles = [ohlcv_candle(row) for row in rows]
+        fresh = self._candle_changes.fresh(candles)
+        if fresh or not self._backfilled:
+            self._candle_batches.append(CandleBatch(tuple(fresh), backfill=not self._backfilled))
+        self._backfilled = True
+
+    def order_book(self, depth: int) -> OrderBook:
+        """The symbol's book through the poll's own client, so on the feed actor's thread
+        and under the one rate limiter; an `OrderBookSource` for the feed actor."""
+        return fetch_order_book(self._client if self._client is not None else self._connect(), self.symbol, depth)
+
     def _connect(self) -> ccxt.Exchange:
         """The ccxt client, made on the polling thread (see the module docstring)."""
         client = self._configured(getattr(ccxt, self.exchange_id), {})
         if self.urls:
             client.session.trust_env = False  # no proxy variable may capture a local URL
+        if self.candles and not client.has.get("fetchOHLCV"):
+            logger.warning("%s has no fetchOHLCV: the %s feed polls tickers only", self.exchange_id, self.symbol)
+            self.candles = False
         self._client = client
         return client
 
