@@ -52,9 +52,14 @@ def test_a_grid_bot_trades_against_the_fake_binance(engine, scheduler, bus, fake
         assert len(fake_binance.trades) >= trades_before
 
     def settled():
+        """Nothing in flight: every journaled order reached the server, every one resting
+        there was accepted in the journal, every trade booked."""
+        on_server = {o["clientOrderId"] for o in fake_binance.orders}
         server_open = {o["clientOrderId"] for o in fake_binance.orders if o["status"] == "NEW"}
         accepted = {e.client_order_id for e in journal(OrderAccepted)}
-        return server_open <= accepted and len(journal(OrderFilled)) == len(fake_binance.trades)
+        submitted = {e.client_order_id for e in journal(OrderSubmitted)}
+        return (submitted <= on_server and server_open <= accepted
+                and len(journal(OrderFilled)) == len(fake_binance.trades))
 
     assert stack.wait_until(settled)
     assert len(fake_binance.trades) >= 6, "the walk should have filled grid orders both ways"
