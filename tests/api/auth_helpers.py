@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -21,7 +22,14 @@ PASSWORD = "correct horse battery"
 
 
 def add_user(engine: Engine, username: str, role: str, password: str = PASSWORD) -> str:
-    return create_user(engine, username=username, password_hash=hash_password(password), role=role)
+    return create_user(engine, username=username, password_hash=_hashed(password), role=role)
+
+
+@functools.lru_cache(maxsize=None)
+def _hashed(password: str) -> str:
+    """One scrypt hash per password for the whole run (each takes ~50 ms on purpose); a
+    hash carries its own salt, so users may share one."""
+    return hash_password(password)
 
 
 def serve(engine: Engine, *, clock: Clock = SYSTEM_CLOCK, actors: ActorGateway | None = None, **context: Any) -> LiveServer:
