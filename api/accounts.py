@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actors.messages import AccountBalances, Flush, GetAccountBalances
 from api.bridge import ActorUnavailable
@@ -45,7 +45,9 @@ from trading.account_events import AccountChanged, AccountCreated, AccountDelete
 from trading.messages import Event, new_id
 from trading.venues.ccxt_venue import CcxtSettings
 from trading.venues.ccxt_venue.catalog import exchange_ids
-from trading.venues.ccxt_venue.key_check import ExchangeUnreachable, KeyCheck, check_keys
+
+if TYPE_CHECKING:
+    from trading.venues.ccxt_venue.key_check import KeyCheck
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +141,8 @@ class AccountBase(ScopedHandler):
             exchange=exchange, api_key=clear["api_key"] or "", secret=clear["api_secret"] or "",
             password=clear.get("password"), sandbox=sandbox, urls=dict(urls), timeout_ms=CHECK_TIMEOUT_MS,
         )
+        from trading.venues.ccxt_venue.key_check import ExchangeUnreachable, check_keys  # ccxt: on first use
+
         try:
             return await self.in_executor(check_keys, settings)
         except ExchangeUnreachable as error:

@@ -24,7 +24,8 @@ from trading.markets import Market
 from trading.strategies.base import Strategy, StrategyContext
 from trading.strategies.grid import GridStrategy
 from trading.venues.base import Venue
-from trading.venues.ccxt_venue import CcxtSettings, CcxtVenue, unsupported_reason
+from trading.venues import ccxt_venue
+from trading.venues.ccxt_venue import CcxtSettings
 from trading.venues.paper import PaperVenue
 from trading.venues.paper_markets import paper_market
 
@@ -79,7 +80,7 @@ def account_markets(config: DaemonConfig, account: Any) -> dict[str, Market]:
     """The markets an account trades. A live account's come from its exchange once its
     actor is ready (`GetMarkets`): empty here. `WiringError` for an exchange ccxt lacks."""
     if is_live(account):
-        reason = unsupported_reason(account.exchange)
+        reason = ccxt_venue.unsupported_reason(account.exchange)  # loads ccxt, for live accounts only
         if reason is not None:
             raise WiringError(f"account {account.id!r}: {reason}")
         return {}
@@ -153,7 +154,7 @@ def live_exchange_spec(
     made on the actor's own thread, afresh at each restart."""
 
     def make_venue() -> Venue:
-        return CcxtVenue(account_id, settings, clock=clock)
+        return ccxt_venue.CcxtVenue(account_id, settings, clock=clock)
 
     return _exchange_child(account_id, make_venue, feed_names, store, bus, directory, metrics, scheduler)
 

@@ -7,8 +7,21 @@
 - `key_check`: checking an account's keys with its exchange (a balance fetch);
 - `catalog`: the exchange ids and capabilities the API lists, offline;
 - `urls`: re-hosting an exchange's API URLs (testnets, proxies, the local fake).
+
+The venue (and so ccxt, over half a second to import) loads on first use of `CcxtVenue`
+or `unsupported_reason`: a daemon with only paper accounts never imports it.
 """
 
-from trading.venues.ccxt_venue.venue import CcxtSettings, CcxtVenue, unsupported_reason
+from typing import Any
+
+from trading.venues.ccxt_venue.settings import CcxtSettings
 
 __all__ = ["CcxtSettings", "CcxtVenue", "unsupported_reason"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("CcxtVenue", "unsupported_reason"):
+        from trading.venues.ccxt_venue import venue
+
+        return getattr(venue, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +48,7 @@ from trading.venues.base import Balance
 from trading.venues.breaker import CircuitBreaker
 from trading.venues.request_budget import RequestBudget
 from trading.venues.ccxt_venue import order_fills
+from trading.venues.ccxt_venue.settings import CcxtSettings
 from trading.venues.ccxt_venue.urls import overridden_urls
 
 logger = logging.getLogger(__name__)
@@ -61,32 +62,6 @@ UNKNOWN = "unknown"  # sent; whether the exchange took it is being looked up by 
 OPEN = "open"  # the exchange holds it
 LOST = "lost"  # not found within the grace window: rejected as LOST, may still take a late fill
 CLOSED = "closed"  # filled, canceled or refused
-
-
-@dataclass(frozen=True)
-class CcxtSettings:
-    """How to reach one account. `urls`: replacement URLs; the key `"all"` re-hosts every
-    API URL of the exchange onto one base URL (a proxy, the local fake in tests)."""
-
-    exchange: str
-    api_key: str
-    secret: str
-    password: str | None = None
-    sandbox: bool = False
-    urls: Mapping[str, str] = field(default_factory=dict)
-    timeout_ms: int = 10_000
-    rate_limit_ms: float | None = None
-    poll_interval_s: float = 2.0
-    not_found_grace_s: float = 10.0
-    reconcile_interval_s: float = 180.0
-    balance_interval_s: float = 30.0
-    markets_refresh_s: float = 86_400.0
-    breaker_failures: int = 5
-    breaker_cooldown_s: float = 15.0
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 30.0
-    requests_per_minute: int | None = None
-    """The daemon's own budget for this account (`RequestBudget`); None: ccxt's limiter only."""
 
 
 class Unavailable(Exception):
