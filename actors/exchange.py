@@ -83,6 +83,11 @@ class AwaitReady(Command):
     or_failure: bool = False
 
 
+def journaled_balances(events: list[Event]) -> dict[str, Balance]:
+    """The last balance of each asset the journal holds."""
+    return {e.asset: Balance(e.free, e.locked) for e in events if isinstance(e, BalanceUpdated)}
+
+
 def open_client_order_ids(events: list[Event]) -> list[str]:
     """The orders the journal holds open: submitted and not yet finished, in order."""
     open_ids: dict[str, None] = {}
@@ -154,7 +159,9 @@ class ExchangeActor(SupervisedActor):
             return
         self._restore_attempts = 0
         self.venue = venue
-        self._balances = dict(venue.balances())
+        # What the journal last said, not what the venue holds now: a change the daemon
+        # did not live to journal (a kill right after an order) is journaled below.
+        self._balances = journaled_balances(events)
         self._symbol_of = {e.client_order_id: e.symbol for e in events if isinstance(e, OrderSubmitted)}
         self._bot_ids = {e.bot_id for e in events if isinstance(e, OrderSubmitted) and e.bot_id is not None}
         open_ids = open_client_order_ids(events)
@@ -164,6 +171,7 @@ class ExchangeActor(SupervisedActor):
             self.account_id, len(events), len(open_ids), len(corrections),
         )
         self._emit(corrections)
+        self._report_balances(set(venue.balances()) | set(self._balances))
         # Ready once the corrections are committed, so bots that restore next see them.
         self._journal(PersistThen(events=(), notify=self.actor_ref, then=Reconciled()))
 

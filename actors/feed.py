@@ -141,6 +141,7 @@ def ccxt_poll_source(config: CcxtPollFeedConfig) -> PolledSource:
         exchange=config.exchange, symbol=config.symbol, interval_s=config.interval_s,
         max_backoff_s=config.max_backoff_s, timeout_s=config.timeout_s,
         sandbox=config.sandbox, urls=config.urls, candles=config.candles,
+        candle_interval_s=config.candle_interval_s,
     )
 
 

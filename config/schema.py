@@ -448,6 +448,10 @@ class CcxtPollFeedConfig(_CcxtFeedConfig):
 
     source: Literal["ccxt_poll"]
     interval_s: Annotated[Number, Field(ge=0.1)] = 5.0
+    candle_interval_s: Annotated[Number, Field(ge=0.1)] = 15.0
+    """How often the candles are polled (with a ticker poll, so never more often): each
+    poll costs the exchange's rate limit about what a ticker does, and the candle's low
+    and high catch whatever the ticker polls between missed."""
 
 
 class CcxtStreamFeedConfig(_CcxtFeedConfig):

@@ -68,6 +68,7 @@ def poll_config(rest: Any, **changes: Any) -> CcxtPollFeedConfig:
     fields: dict[str, Any] = {
         "id": "xrp", "source": "ccxt_poll", "exchange": "binance", "symbol": SYMBOL,
         "interval_s": 0.1, "max_backoff_s": 0.4, "timeout_s": 2.0, "urls": {"all": rest.url},
+        "candle_interval_s": 0.1,
     }
     fields.update(changes)
     return CcxtPollFeedConfig.model_validate(fields)
@@ -97,6 +98,7 @@ def test_a_poll_source_delivers_each_new_or_changed_candle_once(fake_binance):
     engine.set_candle("XRPUSDT", T0 + MINUTE, "1.1100", "1.1100", "1.1000", "1.1000", "10")
     source = feed_source(poll_config(fake_binance))
     assert isinstance(source, CcxtPollSource)
+    source.candle_interval_s = 0  # candles with every poll here; the interval has its own test
 
     def poll() -> list[CandleBatch]:
         quote, _ = source.poll()
@@ -121,7 +123,27 @@ def test_a_poll_source_delivers_each_new_or_changed_candle_once(fake_binance):
     asked = [r.params for r in fake_binance.requests_to("GET", "/api/v3/klines")]
     assert "startTime" not in asked[0] and asked[0]["limit"] == "500"
     assert {a["startTime"] for a in asked[1:]} == {str(T0 + MINUTE), str(T0 + 2 * MINUTE)}
+    assert {a["limit"] for a in asked[1:]} == {"100"}
     assert source.errors == 0
+
+
+def test_candles_are_polled_every_candle_interval_not_with_every_ticker(fake_binance):
+    """Each candle poll costs the exchange's rate limit about what a ticker poll does, and a
+    live account on the same IP shares that limit."""
+    now = [1000.0]
+    config = poll_config(fake_binance, candle_interval_s=15)
+    source = CcxtPollSource(exchange="binance", symbol=SYMBOL, interval_s=0.1, urls=config.urls,
+                            candle_interval_s=config.candle_interval_s, monotonic=lambda: now[0])
+
+    def klines_asked() -> int:
+        return len(fake_binance.requests_to("GET", "/api/v3/klines"))
+
+    for _ in range(5):  # the backfill, then tickers only for 14 s
+        assert source.poll()[0] is not None, source.last_error
+        now[0] += 3.5
+    assert (klines_asked(), len(fake_binance.requests_to("GET", "/api/v3/ticker/24hr"))) == (1, 5)
+    assert source.poll()[0] is not None  # 17.5 s after the backfill
+    assert klines_asked() == 2
 
 
 def test_a_poll_feed_trades_on_what_the_candles_reached_and_keeps_them(scheduler, fake_binance):
@@ -280,3 +302,30 @@ def test_streamed_candles_wait_for_the_actor_as_their_newest_versions():
     assert latest.take() is None
     assert latest.take_candles() == [CandleBatch((candle(T0, "1", "1", "0.8", "1"), candle(T0 + MINUTE, "1", "1.1", "1", "1")))]
     assert latest.take_candles() == []
+
+
+def test_failing_candles_never_cost_a_poll_its_price(fake_binance):
+    """The candles are extra: when the exchange refuses them the ticker still arrives, the
+    poll does not back off, and the candles are tried again after their own backoff."""
+    now = [1000.0]
+    source = CcxtPollSource(exchange="binance", symbol=SYMBOL, interval_s=0.1, max_backoff_s=4.0,
+                            urls={"all": fake_binance.url}, candle_interval_s=1.0, monotonic=lambda: now[0])
+    fake_binance.faults.only_paths = ("/api/v3/klines",)
+    fake_binance.faults.kinds = ("503",)
+    fake_binance.faults.failure_rate = 1.0
+    fake_binance.engine.set_candle("XRPUSDT", T0, "1.1000", "1.1200", "1.0900", "1.1100", "5")
+
+    for _ in range(3):
+        quote, delay = source.poll()
+        assert quote is not None and delay == 0.1, source.last_error
+        now[0] += 0.5
+    klines = fake_binance.requests_to("GET", "/api/v3/klines")
+    assert len(klines) == 2 and source.candle_backoff.failures == 2  # at 0 s and at 1 s, not every poll
+    assert source.take_candles() == []
+
+    fake_binance.faults.failure_rate = 0.0
+    now[0] += 5.0
+    assert source.poll()[0] is not None
+    backfill, = source.take_candles()
+    assert backfill.backfill and backfill.candles[0].low == D("1.09")
+    assert source.candle_backoff.failures == 0

@@ -24,7 +24,7 @@ import pytest
 
 from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.test_daemon_api import PASSWORD, request
-from tests.e2e.test_live_crash_recovery import mismatches
+from tests.e2e.test_live_crash_recovery import FEED, mismatches
 from tests.fake_exchange.process import FakeBinanceProcess
 from tests.waiting import eventually
 
@@ -37,16 +37,7 @@ CONFIG = """\
 [logging]
 level = "INFO"
 
-[[feeds]]
-id = "xrp-usdt"
-source = "ccxt_poll"
-exchange = "binance"
-symbol = "XRP/USDT"
-interval_s = 0.2
-max_backoff_s = 1
-timeout_s = 2
-urls = {{ all = "{url}" }}
-"""
+""" + FEED
 
 
 @pytest.fixture

@@ -50,9 +50,12 @@ class Faults:
     retry_after_s: int = 1
     slow_s: float = 3.0
     outage_until: float = 0.0  # time.monotonic() before which every request fails
+    only_paths: tuple[str, ...] = ()  # when given, failures hit these paths only
     counts: dict[str, int] = field(default_factory=dict)
 
-    def draw(self, rng: random.Random) -> str | None:
+    def draw(self, rng: random.Random, path: str) -> str | None:
+        if self.only_paths and path not in self.only_paths:
+            return None
         if time.monotonic() < self.outage_until:
             return "outage"
         if self.failure_rate > 0 and rng.random() < self.failure_rate:
@@ -270,8 +273,9 @@ class ApiHandler(tornado.web.RequestHandler):
         method = self.request.method or "GET"
         raw = self.request.query if method in ("GET", "DELETE") else self.request.body.decode()
         params = dict(parse_qsl(raw, keep_blank_values=True))
-        fault = server.faults.draw(server.rng)
-        server.requests.append(Recorded(method, f"/{api}/{version}/{endpoint}", params, fault))
+        path = f"/{api}/{version}/{endpoint}"
+        fault = server.faults.draw(server.rng, path)
+        server.requests.append(Recorded(method, path, params, fault))
         if fault is not None:
             server.faults.counts[fault] = server.faults.counts.get(fault, 0) + 1
         if fault in ("503", "outage"):

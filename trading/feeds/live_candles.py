@@ -24,6 +24,9 @@ CANDLE_TIMEFRAME = "1m"
 CANDLE_MS = 60_000
 BACKFILL_CANDLES = 500
 """Candles asked for when a feed starts: history for the klines API, not prices to trade on."""
+RECENT_CANDLES = 100
+"""Candles asked for by a poll after the backfill, from the newest one seen: a few at most
+in the normal run, and the lightest request weight (Binance: 1 up to 100)."""
 KEPT_CANDLES = 1000
 """Candles a feed keeps in memory for the klines API."""
 

@@ -13,13 +13,14 @@ The feed actor owns its client, as an `ExchangeActor` owns its account's through
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import ccxt
 
-from trading.feeds.live_candles import BACKFILL_CANDLES, CANDLE_TIMEFRAME, CandleBatch, CandleChanges
+from trading.feeds.live_candles import BACKFILL_CANDLES, CANDLE_TIMEFRAME, RECENT_CANDLES, CandleBatch, CandleChanges
 from trading.feeds.order_book import OrderBook
 from trading.feeds.polled import Backoff, Quote
 from trading.market_data import Candle
@@ -146,9 +147,11 @@ class PublicTickerSource:
 class CcxtPollSource(PublicTickerSource):
     """Polls `fetch_ticker(symbol)` every `interval_s`; a `PolledSource` for the feed actor.
 
-    With `candles`, each poll also fetches the 1m candles from the newest one it has seen
-    (`fetch_ohlcv(symbol, '1m', since=...)`: that one, now closed, and any after it), with
-    the same client and the same backoff; the first poll fetches a backfill instead. The
+    With `candles`, a poll every `candle_interval_s` also fetches the 1m candles from the
+    newest one it has seen (`fetch_ohlcv(symbol, '1m', since=...)`: that one, now closed,
+    and any after it), with the same client and the same backoff; the first poll fetches a
+    backfill instead. (Every poll would double the feed's cost to the exchange's rate limit,
+    which a live account on the same IP shares.) The
     new or changed ones wait for the feed actor's `take_candles` (a `PolledCandles`).
     """
 
@@ -164,6 +167,8 @@ class CcxtPollSource(PublicTickerSource):
         urls: Mapping[str, str] | None = None,
         backoff: Backoff | None = None,
         candles: bool = True,
+        candle_interval_s: float = 15.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(
             exchange=exchange, symbol=symbol, known=ccxt.exchanges, unknown="ccxt has no exchange {exchange!r}",
@@ -172,6 +177,10 @@ class CcxtPollSource(PublicTickerSource):
         )
         self.polls = 0
         self.candles = candles
+        self.candle_interval_s = candle_interval_s
+        self.candle_backoff = Backoff(self.backoff.interval_s, self.backoff.max_s, self.backoff.jitter)
+        self._monotonic = monotonic
+        self._candles_at = float("-inf")
         self._client: ccxt.Exchange | None = None
         self._candle_changes = CandleChanges()
         self._backfilled = False
@@ -183,14 +192,26 @@ class CcxtPollSource(PublicTickerSource):
             client = self._client if self._client is not None else self._connect()
             client.load_markets()  # no request once loaded; retried here after a failure
             quote = ticker_quote(client.fetch_ticker(self.symbol))
-            if self.candles:
-                self._fetch_candles(client)
-        except (ccxt.BaseError, BadTicker, BadCandle) as error:
+        except (ccxt.BaseError, BadTicker) as error:
             retry_after = self._retry_after() if isinstance(error, ccxt.DDoSProtection) else None
             return None, self._failed(error, "poll", retry_after)
         if self.backoff.failures:
             logger.info("%s %s: answering again after %d failed polls", self.exchange_id, self.symbol, self.backoff.failures)
+        if self.candles and self._monotonic() >= self._candles_at + self.candle_interval_s:
+            self._poll_candles(client)
         return quote, self.backoff.succeeded()
+
+    def _poll_candles(self, client: ccxt.Exchange) -> None:
+        """Candles never cost the poll its price: a failure is counted and logged, and the
+        next try waits for the candle interval or the candles' own backoff, the longer."""
+        try:
+            self._fetch_candles(client)
+        except (ccxt.BaseError, BadCandle) as error:
+            retry_after = self._retry_after() if isinstance(error, ccxt.DDoSProtection) else None
+            delay = self._failed(error, "candle poll", retry_after, backoff=self.candle_backoff)
+            self._candles_at = self._monotonic() + max(delay - self.candle_interval_s, 0.0)
+            return
+        self.candle_backoff.succeeded()
 
     def take_candles(self) -> list[CandleBatch]:
         batches, self._candle_batches = self._candle_batches, []
@@ -199,18 +220,21 @@ class CcxtPollSource(PublicTickerSource):
     def restart_candles(self) -> None:
         self._candle_changes.clear()
         self._backfilled = False
+        self._candles_at = float("-inf")
         self._candle_batches = []
 
     def _fetch_candles(self, client: ccxt.Exchange) -> None:
         """Fetch the candles due and keep the new or changed ones for `take_candles`; a
         failure raises before anything is kept, so the next poll asks again."""
         since = self._candle_changes.newest_open_ms if self._backfilled else None
-        rows = client.fetch_ohlcv(self.symbol, CANDLE_TIMEFRAME, since=since, limit=BACKFILL_CANDLES)
+        limit = RECENT_CANDLES if self._backfilled else BACKFILL_CANDLES
+        rows = client.fetch_ohlcv(self.symbol, CANDLE_TIMEFRAME, since=since, limit=limit)
         candles = [ohlcv_candle(row) for row in rows]
         fresh = self._candle_changes.fresh(candles)
         if fresh or not self._backfilled:
             self._candle_batches.append(CandleBatch(tuple(fresh), backfill=not self._backfilled))
         self._backfilled = True
+        self._candles_at = self._monotonic()
 
     def order_book(self, depth: int) -> OrderBook:
         """The symbol's book through the poll's own client, so on the feed actor's thread
