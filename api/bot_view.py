@@ -84,32 +84,37 @@ class BotView:
     # -- rows -------------------------------------------------------------------------------
 
     def cached(self, bot_id: str) -> BotEntry | None:
-        """The kept entry, unless a commit since its load made it stale."""
         kept = self._rows.get(bot_id)
-        if kept is None or kept[0] <= self._stale.get(bot_id, 0):
-            return None
-        return kept[1]
+        return kept[1] if kept is not None else None
 
     async def entry(self, bot_id: str) -> BotEntry | None:
-        """The bot's entry; from the database (executor) only when not cached fresh."""
-        cached = self.cached(bot_id)
-        if cached is not None:
-            return cached
-        return (await self._load([bot_id])).get(bot_id)
+        """The bot's entry; from the database (executor) only when not cached."""
+        kept = self._rows.get(bot_id)
+        if kept is not None:
+            return kept[1]
+        return (await self._load([bot_id]))[0].get(bot_id)
 
     async def reload(self, bot_id: str) -> BotEntry | None:
-        """Read the bot again now: after the API's own writes, so they show at once."""
+        """Read the bot again now: after the API's own writes, so they show at once. If a
+        commit notice came during the read, the read is not kept (it may predate that
+        commit), and neither is the row from before: the next request reads afresh."""
         self._mark_stale(bot_id)
-        return (await self._load([bot_id])).get(bot_id)
+        entries, kept = await self._load([bot_id])
+        if bot_id not in kept:
+            self._rows.pop(bot_id, None)
+            self._bodies.pop(bot_id, None)
+        return entries.get(bot_id)
 
     def ticket(self) -> int:
         self._last_ticket = next(self._tickets)
         return self._last_ticket
 
-    async def _load(self, bot_ids: list[str]) -> dict[str, BotEntry]:
+    async def _load(self, bot_ids: list[str]) -> tuple[dict[str, BotEntry], set[str]]:
+        """The entries read, and the ids whose reading was kept (or dropped, for a bot no
+        longer there) rather than passed over as older than a commit."""
         ticket = self.ticket()
         rows, last_fills = await self._executor(bots_with_last_fills, self.engine, bot_ids)
-        entries = {}
+        entries, kept = {}, set()
         for bot_id in bot_ids:
             row = rows.get(bot_id)
             entry = BotEntry(row, _config(row.config), last_fills.get(bot_id)) if row is not None else None
@@ -120,13 +125,17 @@ class BotView:
             held = self._rows.get(bot_id)
             if held is not None and held[0] > ticket:
                 continue
+            kept.add(bot_id)
             if entry is None:
-                self._rows.pop(bot_id, None)
-                self._live.pop(bot_id, None)
-                self._bodies.pop(bot_id, None)
+                self._forget(bot_id)
             else:
                 self._rows[bot_id] = (ticket, entry)
-        return entries
+        return entries, kept
+
+    def _forget(self, bot_id: str) -> None:
+        self._rows.pop(bot_id, None)
+        self._live.pop(bot_id, None)
+        self._bodies.pop(bot_id, None)
 
     def _mark_stale(self, bot_id: str) -> None:
         self._stale[bot_id] = self._last_ticket

@@ -128,11 +128,11 @@ def test_a_commit_notice_during_the_apis_own_reload_does_not_keep_a_deleted_bot(
         rows = read(engine, bot_ids)
         api.bot_feed.push([BotsCommitted(bot_ids=frozenset({bot_id}))])
         time.sleep(0.2)  # the loop takes the notice before this read returns
+        monkeypatch.setattr(bot_view, "bots_with_last_fills", read)  # once
         return rows
 
     monkeypatch.setattr(bot_view, "bots_with_last_fills", read_with_a_notice_arriving)
     assert api.call("DELETE", f"/bots/{bot_id}", "alice").status == 204
-    monkeypatch.setattr(bot_view, "bots_with_last_fills", read)
     assert api.call("GET", f"/bots/{bot_id}", "alice").body["code"] == "BOT_NOT_FOUND"
 
 
