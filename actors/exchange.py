@@ -159,9 +159,10 @@ class ExchangeActor(SupervisedActor):
             return
         self._restore_attempts = 0
         self.venue = venue
-        # What the journal last said, not what the venue holds now: a change the daemon
-        # did not live to journal (a kill right after an order) is journaled below.
-        self._balances = journaled_balances(events)
+        # A real exchange's balances: what the journal last said, not what was just
+        # fetched, so a change the daemon did not live to journal (a kill right after an
+        # order) is journaled below. A paper venue's come from the journal already.
+        self._balances = journaled_balances(events) if venue.is_external else dict(venue.balances())
         self._symbol_of = {e.client_order_id: e.symbol for e in events if isinstance(e, OrderSubmitted)}
         self._bot_ids = {e.bot_id for e in events if isinstance(e, OrderSubmitted) and e.bot_id is not None}
         open_ids = open_client_order_ids(events)
