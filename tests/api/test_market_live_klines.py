@@ -38,7 +38,7 @@ class LiveFeedApi(TradingApi):
     def serve(self) -> LiveServer:
         config = CcxtPollFeedConfig.model_validate({
             "id": "xrp", "source": "ccxt_poll", "exchange": "binance", "symbol": "XRP/USDT",
-            "interval_s": 0.1, "timeout_s": 2.0, "urls": {"all": self.rest.url},
+            "interval_s": 0.1, "candle_interval_s": 0.1, "timeout_s": 2.0, "urls": {"all": self.rest.url},
         })
         self.stack.start(ChildSpec("feed:xrp", MarketFeedActor, {
             "scheduler": self.stack.scheduler, "source": feed_source(config), "symbol": "XRP/USDT",
