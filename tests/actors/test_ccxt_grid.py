@@ -28,7 +28,8 @@ PRICES = ["1.0950", "1.0790", "1.0590", "1.0410", "1.0650", "1.0990", "1.1230", 
 
 def test_a_grid_bot_trades_against_the_fake_binance(engine, scheduler, bus, fake_binance):
     settings = settings_for(fake_binance)
-    stack = TradingStack(engine, scheduler, bus, markets={}, balances={},
+    # The bot's row is written now, before the journal runs (SQLite allows one writer).
+    stack = TradingStack(engine, scheduler, bus, markets={}, balances={}, bots=[("grid", "XRP/USDT")],
                          venue_factory=lambda: CcxtVenue(ACCOUNT, settings))
     markets = FutureReply()
     stack.directory.tell(exchange_name(ACCOUNT), GetMarkets(reply=markets))
