@@ -20,7 +20,7 @@ GRID = GridParams(lower_price=D("1.00"), upper_price=D("1.20"), grid_count=10, o
 
 def test_refused_keys_pause_the_bots_with_the_exchanges_reason(engine, scheduler, bus, fake_binance):
     settings = settings_for(fake_binance)
-    stack = TradingStack(engine, scheduler, bus, markets={}, balances={},
+    stack = TradingStack(engine, scheduler, bus, markets={}, balances={}, bots=[("grid", "XRP/USDT")],
                          venue_factory=lambda: CcxtVenue(ACCOUNT, settings))
     markets = FutureReply()
     stack.directory.tell(exchange_name(ACCOUNT), GetMarkets(reply=markets))

@@ -41,7 +41,7 @@ def test_a_grid_bot_survives_failures_and_an_outage(engine, scheduler, bus, fake
     settings = settings_for(fake_binance, timeout_ms=400, not_found_grace_s=1.5, balance_interval_s=0.2,
                             breaker_failures=3, breaker_cooldown_s=0.5, backoff_max_s=1.0)
     fake_binance.faults.slow_s = 0.8
-    stack = TradingStack(engine, scheduler, bus, markets={}, balances={},
+    stack = TradingStack(engine, scheduler, bus, markets={}, balances={}, bots=[("grid", "XRP/USDT")],
                          venue_factory=lambda: CcxtVenue(ACCOUNT, settings))
     stack.markets.update(ask(stack, lambda reply: GetMarkets(reply=reply)))
     feed = stack.add_feed("XRP/USDT")
