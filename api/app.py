@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import tornado.routing
 import tornado.web
 
 from api.accounts import (
@@ -71,6 +72,7 @@ from api.positions import (
     PositionsHandler,
     PositionSummaryHandler,
 )
+from api.routing import section
 from api.strategies import StrategiesHandler
 from api.system import ActorsHandler, CircuitBreakersHandler
 from api.users import UserHandler, UsersHandler
@@ -80,90 +82,117 @@ access_log = logging.getLogger("api.access")
 
 
 def make_app(context: ApiContext) -> tornado.web.Application:
-    routes: list[tornado.web.URLSpec] = [
-        tornado.web.url(r"/health", HealthHandler, {"context": context}, name="health"),
-        tornado.web.url(r"/health/ready", ReadyHandler, {"context": context}, name="health_ready"),
-        tornado.web.url(r"/health/detailed", DetailedHealthHandler, {"context": context}, name="health_detailed"),
-        tornado.web.url(r"/api/v1/auth/login", LoginHandler, {"context": context}, name="auth_login"),
-        tornado.web.url(r"/api/v1/auth/refresh", RefreshHandler, {"context": context}, name="auth_refresh"),
-        tornado.web.url(r"/api/v1/auth/logout", LogoutHandler, {"context": context}, name="auth_logout"),
-        tornado.web.url(r"/api/v1/auth/me", MeHandler, {"context": context}, name="auth_me"),
-        # -- register, profile, password, 2FA, admin's users (api/auth/*_handlers.py,
-        # api/users.py); `/users/me` before `/users/{id}` --
-        tornado.web.url(r"/api/v1/auth/register", RegisterHandler, {"context": context}, name="auth_register"),
-        tornado.web.url(r"/api/v1/auth/profile", ProfileHandler, {"context": context}, name="auth_profile"),
-        tornado.web.url(r"/api/v1/auth/change-password", ChangePasswordHandler, {"context": context}, name="auth_change_password"),
-        tornado.web.url(r"/api/v1/auth/2fa/setup", TotpSetupHandler, {"context": context}, name="auth_2fa_setup"),
-        tornado.web.url(r"/api/v1/auth/2fa/enable", TotpEnableHandler, {"context": context}, name="auth_2fa_enable"),
-        tornado.web.url(r"/api/v1/auth/2fa/disable", TotpDisableHandler, {"context": context}, name="auth_2fa_disable"),
-        tornado.web.url(r"/api/v1/users/me", UsersMeHandler, {"context": context}, name="users_me"),
-        tornado.web.url(r"/api/v1/users", UsersHandler, {"context": context}, name="users"),
-        tornado.web.url(r"/api/v1/users/(?P<user_id>[^/]+)", UserHandler, {"context": context}, name="user"),
-        # -- end of register ... users --
-        tornado.web.url(r"/api/v1/system/actors", ActorsHandler, {"context": context}, name="system_actors"),
-        tornado.web.url(r"/api/v1/system/circuit-breakers", CircuitBreakersHandler, {"context": context},
-                        name="system_circuit_breakers"),
-        tornado.web.url(r"/metrics", MetricsHandler, {"context": context}, name="metrics"),
-        tornado.web.url(r"/api/v1/metrics/json", MetricsJsonHandler, {"context": context}, name="metrics_json"),
-        tornado.web.url(r"/api/v1/openapi.json", OpenApiHandler, {"context": context}, name="openapi"),
-        tornado.web.url(r"/api/v1/docs", DocsHandler, {"context": context}, name="docs"),
-        tornado.web.url(r"/api/v1/docs/(.+)", tornado.web.StaticFileHandler, {"path": ASSETS_PATH}, name="docs_assets"),
+    def url(pattern: str, handler: type, name: str, **kwargs: object) -> tornado.web.URLSpec:
+        return tornado.web.url(pattern, handler, kwargs or {"context": context}, name=name)
+
+    ws = {"context": context, "hub": context.ws_hub}
+    routes: list[tornado.routing.Rule | tornado.web.URLSpec] = [
+        # -- bots and strategies (api/bots.py, api/bot_activity.py); `stats` before `{id}` --
+        section("/api/v1/bots", [
+            url(r"/api/v1/bots", BotsHandler, "bots"),
+            url(r"/api/v1/bots/stats", BotStatsHandler, "bots_stats"),
+            url(r"/api/v1/bots/(?P<bot_id>[^/]+)", BotDetailHandler, "bot"),
+            url(r"/api/v1/bots/(?P<bot_id>[^/]+)/start", BotStartHandler, "bot_start"),
+            url(r"/api/v1/bots/(?P<bot_id>[^/]+)/stop", BotStopHandler, "bot_stop"),
+            url(r"/api/v1/bots/(?P<bot_id>[^/]+)/pause", BotPauseHandler, "bot_pause"),
+            url(r"/api/v1/bots/(?P<bot_id>[^/]+)/resume", BotResumeHandler, "bot_resume"),
+            url(r"/api/v1/bots/(?P<bot_id>[^/]+)/grid-levels", BotGridLevelsHandler, "bot_grid_levels"),
+            url(r"/api/v1/bots/(?P<bot_id>[^/]+)/trades", BotTradesHandler, "bot_trades"),
+            url(r"/api/v1/bots/(?P<bot_id>[^/]+)/orders", BotOrdersHandler, "bot_orders"),
+            url(r"/api/v1/bots/(?P<bot_id>[^/]+)/performance", BotPerformanceHandler, "bot_performance"),
+            url(r"/api/v1/bots/(?P<bot_id>[^/]+)/events", BotEventsHandler, "bot_events"),
+        ]),
+        url(r"/api/v1/strategies", StrategiesHandler, "strategies"),
+        # -- market data (api/market.py, api/order_book.py) --
+        section("/api/v1/market", [
+            url(r"/api/v1/market/tickers", TickersHandler, "market_tickers"),
+            url(r"/api/v1/market/ticker/([^/]+)", TickerHandler, "market_ticker"),
+            url(r"/api/v1/market/orderbook/([^/]+)", OrderBookHandler, "market_orderbook"),
+            url(r"/api/v1/market/klines/multi", MultiKlinesHandler, "market_klines_multi"),
+            url(r"/api/v1/market/klines/([^/]+)", KlinesHandler, "market_klines"),
+        ]),
+        section("/api/v1/exchanges", [
+            url(r"/api/v1/exchanges", ExchangesHandler, "exchanges"),
+            url(r"/api/v1/exchanges/([^/]+)/markets", MarketsHandler, "exchange_markets"),
+        ]),
+        # -- orders, trades, positions, portfolio, dashboard (api/orders.py, api/positions.py,
+        # api/portfolio.py); fixed paths before `{id}` --
+        section("/api/v1/orders", [
+            url(r"/api/v1/orders", OrdersHandler, "orders"),
+            url(r"/api/v1/orders/active", ActiveOrdersHandler, "orders_active"),
+            url(r"/api/v1/orders/history", OrderHistoryHandler, "orders_history"),
+            url(r"/api/v1/orders/stats", OrderStatsHandler, "orders_stats"),
+            url(r"/api/v1/orders/([^/]+)", OrderHandler, "order"),
+        ]),
+        url(r"/api/v1/trades", TradesHandler, "trades"),
+        url(r"/api/v1/journal/cost-basis/([^/]+)", CostBasisHandler, "cost_basis"),
+        section("/api/v1/positions", [
+            url(r"/api/v1/positions", PositionsHandler, "positions"),
+            url(r"/api/v1/positions/summary", PositionSummaryHandler, "positions_summary"),
+            url(r"/api/v1/positions/([^/]+)", PositionHandler, "position"),
+            url(r"/api/v1/positions/([^/]+)/close", ClosePositionHandler, "position_close"),
+        ]),
+        section("/api/v1/portfolio", [
+            url(r"/api/v1/portfolio", PortfolioHandler, "portfolio"),
+            url(r"/api/v1/portfolio/performance", PerformanceHandler, "portfolio_performance"),
+            url(r"/api/v1/portfolio/pnl", PnlHandler, "portfolio_pnl"),
+            url(r"/api/v1/portfolio/allocation", AllocationHandler, "portfolio_allocation"),
+        ]),
+        section("/api/v1/dashboard", [
+            url(r"/api/v1/dashboard/stats", DashboardStatsHandler, "dashboard_stats"),
+            url(r"/api/v1/dashboard/activity", ActivityHandler, "dashboard_activity"),
+        ]),
         # -- exchange accounts (api/accounts.py); `validate` before the `{id}` routes --
-        tornado.web.url(r"/api/v1/accounts", AccountsHandler, {"context": context}, name="accounts"),
-        tornado.web.url(r"/api/v1/accounts/validate", AccountValidateHandler, {"context": context}, name="accounts_validate"),
-        tornado.web.url(r"/api/v1/accounts/(?P<account_id>[^/]+)", AccountHandler, {"context": context}, name="account"),
-        tornado.web.url(r"/api/v1/accounts/(?P<account_id>[^/]+)/test", AccountTestHandler, {"context": context}, name="account_test"),
-        tornado.web.url(r"/api/v1/accounts/(?P<account_id>[^/]+)/balance", AccountBalanceHandler, {"context": context}, name="account_balance"),
-        tornado.web.url(r"/api/v1/accounts/(?P<account_id>[^/]+)/positions", AccountPositionsHandler, {"context": context}, name="account_positions"),
-        # -- end of exchange accounts --
+        section("/api/v1/accounts", [
+            url(r"/api/v1/accounts", AccountsHandler, "accounts"),
+            url(r"/api/v1/accounts/validate", AccountValidateHandler, "accounts_validate"),
+            url(r"/api/v1/accounts/(?P<account_id>[^/]+)", AccountHandler, "account"),
+            url(r"/api/v1/accounts/(?P<account_id>[^/]+)/test", AccountTestHandler, "account_test"),
+            url(r"/api/v1/accounts/(?P<account_id>[^/]+)/balance", AccountBalanceHandler, "account_balance"),
+            url(r"/api/v1/accounts/(?P<account_id>[^/]+)/positions", AccountPositionsHandler, "account_positions"),
+        ]),
         # -- WebSocket (api/ws/): `/ws` and its alias, and the hub's stats --
-        tornado.web.url(r"/ws", WebSocketHandler, {"context": context, "hub": context.ws_hub}, name="ws"),
-        tornado.web.url(r"/api/v1/ws", WebSocketHandler, {"context": context, "hub": context.ws_hub}, name="ws_v1"),
-        tornado.web.url(r"/api/v1/ws/stats", WsStatsHandler, {"context": context, "hub": context.ws_hub}, name="ws_stats"),
-        # -- end of WebSocket --
-        # -- orders, trades, positions, portfolio, dashboard, market data (api/orders.py,
-        # api/positions.py, api/portfolio.py, api/market.py); fixed paths before `{id}` --
-        tornado.web.url(r"/api/v1/orders", OrdersHandler, {"context": context}, name="orders"),
-        tornado.web.url(r"/api/v1/orders/active", ActiveOrdersHandler, {"context": context}, name="orders_active"),
-        tornado.web.url(r"/api/v1/orders/history", OrderHistoryHandler, {"context": context}, name="orders_history"),
-        tornado.web.url(r"/api/v1/orders/stats", OrderStatsHandler, {"context": context}, name="orders_stats"),
-        tornado.web.url(r"/api/v1/orders/([^/]+)", OrderHandler, {"context": context}, name="order"),
-        tornado.web.url(r"/api/v1/trades", TradesHandler, {"context": context}, name="trades"),
-        tornado.web.url(r"/api/v1/journal/cost-basis/([^/]+)", CostBasisHandler, {"context": context}, name="cost_basis"),
-        tornado.web.url(r"/api/v1/positions", PositionsHandler, {"context": context}, name="positions"),
-        tornado.web.url(r"/api/v1/positions/summary", PositionSummaryHandler, {"context": context}, name="positions_summary"),
-        tornado.web.url(r"/api/v1/positions/([^/]+)", PositionHandler, {"context": context}, name="position"),
-        tornado.web.url(r"/api/v1/positions/([^/]+)/close", ClosePositionHandler, {"context": context}, name="position_close"),
-        tornado.web.url(r"/api/v1/portfolio", PortfolioHandler, {"context": context}, name="portfolio"),
-        tornado.web.url(r"/api/v1/portfolio/performance", PerformanceHandler, {"context": context}, name="portfolio_performance"),
-        tornado.web.url(r"/api/v1/portfolio/pnl", PnlHandler, {"context": context}, name="portfolio_pnl"),
-        tornado.web.url(r"/api/v1/portfolio/allocation", AllocationHandler, {"context": context}, name="portfolio_allocation"),
-        tornado.web.url(r"/api/v1/dashboard/stats", DashboardStatsHandler, {"context": context}, name="dashboard_stats"),
-        tornado.web.url(r"/api/v1/dashboard/activity", ActivityHandler, {"context": context}, name="dashboard_activity"),
-        tornado.web.url(r"/api/v1/exchanges", ExchangesHandler, {"context": context}, name="exchanges"),
-        tornado.web.url(r"/api/v1/exchanges/([^/]+)/markets", MarketsHandler, {"context": context}, name="exchange_markets"),
-        tornado.web.url(r"/api/v1/market/tickers", TickersHandler, {"context": context}, name="market_tickers"),
-        tornado.web.url(r"/api/v1/market/ticker/([^/]+)", TickerHandler, {"context": context}, name="market_ticker"),
-        tornado.web.url(r"/api/v1/market/orderbook/([^/]+)", OrderBookHandler, {"context": context}, name="market_orderbook"),
-        tornado.web.url(r"/api/v1/market/klines/multi", MultiKlinesHandler, {"context": context}, name="market_klines_multi"),
-        tornado.web.url(r"/api/v1/market/klines/([^/]+)", KlinesHandler, {"context": context}, name="market_klines"),
-        # -- end of orders ... market data --
-        # -- bots and strategies (api/bots.py, api/bot_activity.py, api/strategies.py);
-        # `stats` before `{id}` --
-        tornado.web.url(r"/api/v1/strategies", StrategiesHandler, {"context": context}, name="strategies"),
-        tornado.web.url(r"/api/v1/bots", BotsHandler, {"context": context}, name="bots"),
-        tornado.web.url(r"/api/v1/bots/stats", BotStatsHandler, {"context": context}, name="bots_stats"),
-        tornado.web.url(r"/api/v1/bots/(?P<bot_id>[^/]+)", BotDetailHandler, {"context": context}, name="bot"),
-        tornado.web.url(r"/api/v1/bots/(?P<bot_id>[^/]+)/start", BotStartHandler, {"context": context}, name="bot_start"),
-        tornado.web.url(r"/api/v1/bots/(?P<bot_id>[^/]+)/stop", BotStopHandler, {"context": context}, name="bot_stop"),
-        tornado.web.url(r"/api/v1/bots/(?P<bot_id>[^/]+)/pause", BotPauseHandler, {"context": context}, name="bot_pause"),
-        tornado.web.url(r"/api/v1/bots/(?P<bot_id>[^/]+)/resume", BotResumeHandler, {"context": context}, name="bot_resume"),
-        tornado.web.url(r"/api/v1/bots/(?P<bot_id>[^/]+)/grid-levels", BotGridLevelsHandler, {"context": context}, name="bot_grid_levels"),
-        tornado.web.url(r"/api/v1/bots/(?P<bot_id>[^/]+)/trades", BotTradesHandler, {"context": context}, name="bot_trades"),
-        tornado.web.url(r"/api/v1/bots/(?P<bot_id>[^/]+)/orders", BotOrdersHandler, {"context": context}, name="bot_orders"),
-        tornado.web.url(r"/api/v1/bots/(?P<bot_id>[^/]+)/performance", BotPerformanceHandler, {"context": context}, name="bot_performance"),
-        tornado.web.url(r"/api/v1/bots/(?P<bot_id>[^/]+)/events", BotEventsHandler, {"context": context}, name="bot_events"),
-        # -- end of bots and strategies --
+        url(r"/ws", WebSocketHandler, "ws", **ws),
+        section("/api/v1/ws", [
+            url(r"/api/v1/ws", WebSocketHandler, "ws_v1", **ws),
+            url(r"/api/v1/ws/stats", WsStatsHandler, "ws_stats", **ws),
+        ]),
+        # -- auth, profile, 2FA (api/auth/), admin's users (api/users.py); `/users/me`
+        # before `/users/{id}` --
+        section("/api/v1/auth", [
+            url(r"/api/v1/auth/login", LoginHandler, "auth_login"),
+            url(r"/api/v1/auth/refresh", RefreshHandler, "auth_refresh"),
+            url(r"/api/v1/auth/logout", LogoutHandler, "auth_logout"),
+            url(r"/api/v1/auth/me", MeHandler, "auth_me"),
+            url(r"/api/v1/auth/register", RegisterHandler, "auth_register"),
+            url(r"/api/v1/auth/profile", ProfileHandler, "auth_profile"),
+            url(r"/api/v1/auth/change-password", ChangePasswordHandler, "auth_change_password"),
+            url(r"/api/v1/auth/2fa/setup", TotpSetupHandler, "auth_2fa_setup"),
+            url(r"/api/v1/auth/2fa/enable", TotpEnableHandler, "auth_2fa_enable"),
+            url(r"/api/v1/auth/2fa/disable", TotpDisableHandler, "auth_2fa_disable"),
+        ]),
+        section("/api/v1/users", [
+            url(r"/api/v1/users/me", UsersMeHandler, "users_me"),
+            url(r"/api/v1/users", UsersHandler, "users"),
+            url(r"/api/v1/users/(?P<user_id>[^/]+)", UserHandler, "user"),
+        ]),
+        # -- health, metrics, the daemon's actors, the API's own document --
+        section("/health", [
+            url(r"/health", HealthHandler, "health"),
+            url(r"/health/ready", ReadyHandler, "health_ready"),
+            url(r"/health/detailed", DetailedHealthHandler, "health_detailed"),
+        ]),
+        url(r"/metrics", MetricsHandler, "metrics"),
+        url(r"/api/v1/metrics/json", MetricsJsonHandler, "metrics_json"),
+        section("/api/v1/system", [
+            url(r"/api/v1/system/actors", ActorsHandler, "system_actors"),
+            url(r"/api/v1/system/circuit-breakers", CircuitBreakersHandler, "system_circuit_breakers"),
+        ]),
+        url(r"/api/v1/openapi.json", OpenApiHandler, "openapi"),
+        section("/api/v1/docs", [
+            url(r"/api/v1/docs", DocsHandler, "docs"),
+            url(r"/api/v1/docs/(.+)", tornado.web.StaticFileHandler, "docs_assets", path=ASSETS_PATH),
+        ]),
     ]
     return tornado.web.Application(
         routes,

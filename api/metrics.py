@@ -17,6 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from api.base import BaseHandler
 from api.context import ApiContext
+from api.routing import route_rules
 
 UNMATCHED = "unmatched"
 OTHER = "OTHER"
@@ -42,6 +43,8 @@ class HttpMetrics:
             ["route", "method"], registry=registry, buckets=BUCKETS,
         )
         self._rules: dict[type, list[tornado.routing.Rule]] | None = None
+        self._counts: dict[tuple[str, str, int], Any] = {}
+        self._durations: dict[tuple[str, str], Any] = {}
 
     def counting(self, log_function: Callable[[tornado.web.RequestHandler], None]) -> Callable[[tornado.web.RequestHandler], None]:
         """`log_function` that also counts the request (Tornado's one hook for every request)."""
@@ -55,14 +58,22 @@ class HttpMetrics:
     def observe(self, handler: tornado.web.RequestHandler) -> None:
         route = self.route_of(handler)
         method = handler.request.method if handler.request.method in METHODS else OTHER
-        self.requests.labels(route, method, str(handler.get_status())).inc()
-        self.duration.labels(route, method).observe(handler.request.request_time())
+        status = handler.get_status()
+        # `labels()` locks and builds a key each time; the series are few and bounded.
+        count = self._counts.get((route, method, status))
+        if count is None:
+            count = self._counts[route, method, status] = self.requests.labels(route, method, str(status))
+        duration = self._durations.get((route, method))
+        if duration is None:
+            duration = self._durations[route, method] = self.duration.labels(route, method)
+        count.inc()
+        duration.observe(handler.request.request_time())
 
     def route_of(self, handler: tornado.web.RequestHandler) -> str:
         if self._rules is None:
             # Built on first use, when the route table is complete.
             self._rules = {}
-            for rule in handler.application.wildcard_router.rules:
+            for rule in route_rules(handler.application.wildcard_router):
                 self._rules.setdefault(rule.target, []).append(rule)
         rules = self._rules.get(type(handler), ())
         if len(rules) == 1:

@@ -30,6 +30,7 @@ from api.base import BaseHandler
 from api.endpoint import Endpoint, endpoint_of
 from api.errors import ERROR_STATUSES
 from api.ratelimit import rate_limit_class
+from api.routing import route_rules
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class Builder:
     # -- routes --------------------------------------------------------------------------
 
     def _routes(self) -> Iterator[Route]:
-        for rule in self.app.wildcard_router.rules:
+        for rule in route_rules(self.app.wildcard_router):
             handler = rule.target
             regex = getattr(rule.matcher, "regex", None)
             if not isinstance(handler, type) or regex is None:
