@@ -25,6 +25,7 @@ def test_health_answers_with_version_uptime_and_a_utc_timestamp(live_server):
 def test_every_response_carries_a_request_id_and_echoes_a_sane_one(live_server):
     made = live_server.request("GET", "/health").headers["X-Request-Id"]
     assert re.fullmatch(r"[0-9a-f]{32}", made)
+    assert live_server.request("GET", "/health").headers["X-Request-Id"] != made
     echoed = live_server.request("GET", "/health", headers={"X-Request-Id": "client-42"})
     assert echoed.headers["X-Request-Id"] == "client-42"
     hostile = live_server.request("GET", "/health", headers={"X-Request-Id": "bad id\twith tabs"})
@@ -36,6 +37,13 @@ def test_unknown_path_is_a_404_in_the_error_shape(live_server):
     assert reply.status == 404
     assert reply.body == {"code": "NOT_FOUND", "message": "no route for /api/v1/nothing-here", "details": {}}
     assert "X-Request-Id" in reply.headers
+
+
+def test_a_path_inside_a_route_section_that_no_route_of_it_takes_is_a_404(live_server):
+    reply = live_server.request("GET", "/api/v1/bots/some-id/no-such-action")
+    assert reply.status == 404
+    assert reply.body["code"] == "NOT_FOUND"
+    assert live_server.request("GET", "/health/ready").status != 404  # a later section still answers
 
 
 def test_wrong_method_is_a_405_with_allow(live_server):
