@@ -28,12 +28,19 @@ class FutureReply:
         self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
 
     def set_result(self, value: Any) -> None:
-        if not self.future.done():
-            self.future.set_result(value)
+        self._settle(self.future.set_result, value)
 
     def set_exception(self, error: BaseException) -> None:
-        if not self.future.done():
-            self.future.set_exception(error)
+        self._settle(self.future.set_exception, error)
+
+    @staticmethod
+    def _settle(setter: Callable[[Any], None], value: Any) -> None:
+        # A waiter that gave up cancels the future from its own thread, maybe between a
+        # `done()` check and the set: settling a settled future is a no-op, never an error.
+        try:
+            setter(value)
+        except concurrent.futures.InvalidStateError:
+            pass
 
     def wait(self, timeout: float | None = None) -> Any:
         return self.future.result(timeout)
