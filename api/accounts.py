@@ -10,6 +10,10 @@ ready when created; an account on a ccxt exchange connects with its stored keys,
 `connected` once its exchange answered (its bots can run from then on). `/test` and
 `/validate` check keys with the exchange by a balance fetch (`ccxt_venue.key_check`, a
 client of its own, run in the executor: it blocks).
+
+ccxt takes over half a second to import and is imported on first use: everything that may
+import it (the exchange ids, the capability check, the key check) runs in the executor, so
+the first live account of a daemon does not freeze the IOLoop.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from api.schemas.accounts import (
 )
 from api.schemas.common import Page
 from api.scope import ScopedHandler
-from storage.accounts import AccountRecord, bots_of_account, get_account, list_accounts, live_credentials, name_taken
+from storage.accounts import AccountRecord, api_live_accounts, bots_of_account, get_account, list_accounts, name_taken
 from storage.sealing import SealingError, encode_sealed
 from trading.account_events import AccountChanged, AccountCreated, AccountDeleted, AccountValidated
 from trading.messages import Event, new_id
@@ -65,6 +69,28 @@ def key_hint(api_key: str) -> str:
 
 def _invalid(loc: list[str], message: str) -> ApiError:
     return ApiError(422, "VALIDATION_ERROR", message, {"errors": [{"loc": loc, "msg": message}]})
+
+
+def live_exchange_problem(exchange: str) -> str | None:
+    """Why an account cannot trade on `exchange` (unknown to ccxt, or lacking a call the
+    venue needs), or None: the check a config-file account gets at boot
+    (`wiring.account_markets`). Blocking: imports ccxt on first use."""
+    if exchange not in exchange_ids():
+        return f"unknown exchange {exchange!r}: use 'paper' or a ccxt exchange id"
+    from trading.venues.ccxt_venue import unsupported_reason  # loads the venue and ccxt
+
+    return unsupported_reason(exchange)
+
+
+def check_keys_blocking(settings: CcxtSettings) -> KeyCheck:
+    """The key check with its import (the venue, ccxt) in the same executor thread; 503
+    when the exchange could not judge the keys."""
+    from trading.venues.ccxt_venue.key_check import ExchangeUnreachable, check_keys
+
+    try:
+        return check_keys(settings)
+    except ExchangeUnreachable as error:
+        raise ApiError(503, "EXCHANGE_UNAVAILABLE", f"{settings.exchange} could not check the keys: {error}") from None
 
 
 class AccountBase(ScopedHandler):
@@ -132,26 +158,22 @@ class AccountBase(ScopedHandler):
         except RuntimeError as error:  # not restored yet
             raise ApiError(503, "EXCHANGE_UNAVAILABLE", str(error)) from None
 
-    async def live_check(self, exchange: str, clear: dict[str, str | None], *, sandbox: bool,
-                         urls: dict[str, str]) -> KeyCheck:
+    async def check_live_exchange(self, exchange: str) -> None:
+        """422 on `exchange` when an account cannot trade there (off the loop: ccxt)."""
+        problem = await self.in_executor(live_exchange_problem, exchange)
+        if problem is not None:
+            raise _invalid(["body", "exchange"], problem)
+
+    async def live_check(self, settings: CcxtSettings) -> KeyCheck:
         """Check keys with the exchange (a balance fetch, off the loop); 503 when it could
         not judge them. The keys never reach a response or a log line."""
-        self.protect(*clear.values())
-        settings = CcxtSettings(
-            exchange=exchange, api_key=clear["api_key"] or "", secret=clear["api_secret"] or "",
-            password=clear.get("password"), sandbox=sandbox, urls=dict(urls), timeout_ms=CHECK_TIMEOUT_MS,
-        )
-        from trading.venues.ccxt_venue.key_check import ExchangeUnreachable, check_keys  # ccxt: on first use
-
-        try:
-            return await self.in_executor(check_keys, settings)
-        except ExchangeUnreachable as error:
-            raise ApiError(503, "EXCHANGE_UNAVAILABLE", f"{exchange} could not check the keys: {error}") from None
+        self.protect(settings.api_key, settings.secret, settings.password)
+        return await self.in_executor(check_keys_blocking, settings)
 
     async def stored_check(self, record: AccountRecord) -> KeyCheck:
         """`live_check` with the account's own (unsealed) keys and URLs."""
-        sealed, urls = await self.in_executor(live_credentials, self._engine(), record.id)
-        if "api_key" not in sealed or "api_secret" not in sealed:
+        found = await self.in_executor(api_live_accounts, self._engine(), record.id)
+        if not found:
             raise _invalid(["path", "account_id"], f"account {record.id} has no stored keys"
                            " (a config-file account's keys stay in the daemon's environment)")
         assert self.context is not None
@@ -159,12 +181,11 @@ class AccountBase(ScopedHandler):
             raise ApiError(503, "ENCRYPTION_KEY_MISSING", "this daemon has no encryption key, so it cannot open"
                            " the account's keys")
         try:
-            clear: dict[str, str | None] = {name: self.context.sealer.unseal(value, record.id, name)
-                                            for name, value in sealed.items()}
+            settings = found[0].ccxt_settings(self.context.sealer, timeout_ms=CHECK_TIMEOUT_MS)
         except SealingError:
             raise ApiError(503, "ENCRYPTION_KEY_MISSING", f"the keys of account {record.id} do not open"
                            " with this daemon's encryption key") from None
-        return await self.live_check(record.exchange, clear, sandbox=record.is_testnet, urls=urls)
+        return await self.live_check(settings)
 
     def out(self, record: AccountRecord) -> AccountOut:
         assert self.context is not None
@@ -220,7 +241,9 @@ class AccountsHandler(AccountBase):
         """Credentials are sealed before they leave this handler. A paper account's
         exchange starts at once with its `initial_balances`; an account on a ccxt exchange
         connects with its keys (`connected: true` once the exchange answered: within a few
-        seconds, or later; `POST /accounts/{id}/test` tells why it does not)."""
+        seconds, or later; `POST /accounts/{id}/test` tells why it does not). An exchange
+        ccxt lacks a call for that traderd needs (`createOrder`, `fetchOpenOrders`, ...) is a
+        422 naming it, as it stops the boot for a config-file account."""
         body = self.parse_body(AccountCreate)
         assert self.context is not None
         clear = {name: getattr(body, name).get_secret_value() if getattr(body, name) else None
@@ -230,8 +253,7 @@ class AccountsHandler(AccountBase):
                 if value is not None:
                     raise _invalid(["body", name], "paper accounts take no API keys")
         else:
-            if body.exchange not in exchange_ids():
-                raise _invalid(["body", "exchange"], f"unknown exchange {body.exchange!r}: use 'paper' or a ccxt exchange id")
+            await self.check_live_exchange(body.exchange)
             for name in ("api_key", "api_secret"):
                 if clear[name] is None:
                     raise _invalid(["body", name], f"an account on {body.exchange} needs {name}")
@@ -284,14 +306,16 @@ class AccountValidateHandler(AccountBase):
         refuses give `success: false` with its message; nothing is stored."""
         body = self.parse_body(AccountValidate)
         if body.exchange != PAPER:
-            if body.exchange not in exchange_ids():
-                raise _invalid(["body", "exchange"], f"unknown exchange {body.exchange!r}: use 'paper' or a ccxt exchange id")
+            await self.check_live_exchange(body.exchange)
             clear = {name: getattr(body, name).get_secret_value() if getattr(body, name) else None
                      for name in ("api_key", "api_secret", "password")}
             for name in ("api_key", "api_secret"):
                 if clear[name] is None:
                     raise _invalid(["body", name], f"an account on {body.exchange} needs {name}")
-            check = await self.live_check(body.exchange, clear, sandbox=body.is_testnet, urls=body.urls)
+            check = await self.live_check(CcxtSettings(
+                exchange=body.exchange, api_key=clear["api_key"] or "", secret=clear["api_secret"] or "",
+                password=clear["password"], sandbox=body.is_testnet, urls=dict(body.urls), timeout_ms=CHECK_TIMEOUT_MS,
+            ))
             self.write_model(_check_out(check))
             return
         if body.urls:

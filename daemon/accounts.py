@@ -18,11 +18,14 @@ failed (or after `LIVE_BOOT_WAIT_S`), and the account's bots resume when it is r
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
+
+import pykka
 
 from actors.exchange import AwaitReady
 from actors.messages import GetExchangeStatus, GetMarkets
@@ -146,12 +149,7 @@ class AccountFleet:
         """The account's keys, unsealed with the daemon's key (the boot checked it opens them)."""
         sealer = self.daemon.sealer
         assert sealer is not None, "open_sealer refuses a boot with sealed keys and no key"
-        clear = {name: sealer.unseal(value, account.id, name) for name, value in account.sealed.items()}
-        return CcxtSettings(
-            exchange=account.exchange, api_key=clear["api_key"], secret=clear["api_secret"],
-            password=clear.get("password"), sandbox=account.is_testnet, urls=dict(account.urls),
-            poll_interval_s=LIVE_POLL_INTERVAL_S,
-        )
+        return account.ccxt_settings(sealer, poll_interval_s=LIVE_POLL_INTERVAL_S)
 
     def subscribe_feeds(self) -> None:
         """After the feeds step: the boot-time paper exchanges subscribed before any feed ran."""
@@ -206,6 +204,10 @@ class AccountFleet:
         self.gateway_names[account_id] = spec.name
         daemon.directory.tell("relay", WatchAccount(account_id=account_id))
         task = asyncio.ensure_future(self._when_ready(account_id))
+        task.add_done_callback(functools.partial(_log_failure, account_id))
+        previous = self._readiness.get(account_id)
+        if previous is not None:
+            previous.cancel()  # a reconnect: the old actor's wait is moot
         self._readiness[account_id] = task
         first = FutureReply()
         ref.tell(AwaitReady(reply=first, or_failure=True))  # a failed first attempt answers at once
@@ -220,11 +222,9 @@ class AccountFleet:
     async def _when_ready(self, account_id: str) -> bool:
         """Once the account restored and reconciled: its markets, then its bots. It asks
         whichever actor runs the account now, as the supervisor may have replaced it."""
-        while (ref := await self._ready_actor(account_id)) is None:
+        while (markets := await self._ready_markets(account_id)) is None:
             await asyncio.sleep(READY_POLL_S)
-        markets = FutureReply()
-        ref.tell(GetMarkets(reply=markets))
-        self.daemon.markets[account_id] = await asyncio.wrap_future(markets.future)
+        self.daemon.markets[account_id] = markets
         self.daemon.directory.tell("relay", WatchAccount(account_id=account_id))  # if the relay came later
         logger.info("account %s connected: %d markets", account_id, len(self.daemon.markets[account_id]))
         fleet = self.daemon.fleet
@@ -232,18 +232,17 @@ class AccountFleet:
             await fleet.restore_api_bots(account_id)
         return True
 
-    async def _ready_actor(self, account_id: str) -> Any:
-        """The account's exchange actor if it runs and is ready, else None."""
+    async def _ready_markets(self, account_id: str) -> dict[str, Market] | None:
+        """The markets of the account's exchange actor if it runs and is ready, else None
+        (also when the actor dies or is replaced between the two questions)."""
         ref = self.daemon.directory.get(exchange_name(account_id))
         if ref is None:
             return None
-        reply = FutureReply()
-        ref.tell(GetExchangeStatus(reply=reply))
         try:
-            status = await asyncio.wait_for(asyncio.wrap_future(reply.future), READY_POLL_S)
-        except asyncio.TimeoutError:
+            status = await _ask(ref, GetExchangeStatus)
+            return await _ask(ref, GetMarkets) if status.ready else None
+        except (asyncio.TimeoutError, pykka.ActorDeadError):
             return None
-        return ref if status.ready else None
 
     async def close(self) -> None:
         """At shutdown: stop waiting for accounts that never became ready."""
@@ -278,3 +277,16 @@ class AccountFleet:
         assert self.daemon.root is not None and command.reply is not None
         self.daemon.root.tell(command)
         return await asyncio.wrap_future(command.reply.future)  # type: ignore[attr-defined]
+
+
+async def _ask(ref: Any, message_class: type, timeout_s: float = READY_POLL_S) -> Any:
+    """`message_class(reply=...)` told to `ref`, its answer awaited for `timeout_s`."""
+    reply = FutureReply()
+    ref.tell(message_class(reply=reply))
+    return await asyncio.wait_for(asyncio.wrap_future(reply.future), timeout_s)
+
+
+def _log_failure(account_id: str, task: asyncio.Task[bool]) -> None:
+    """A readiness wait that failed would otherwise be silent until garbage collection."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("account %s: waiting for its exchange failed", account_id, exc_info=task.exception())

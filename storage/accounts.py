@@ -1,7 +1,8 @@
 """Read queries over exchange accounts, for the API and for the daemon's boot.
 
 Rows come back as `AccountRecord`s that say whether a credential is held, never what it
-is; only `sealed_credentials` hands out the sealed bytes, for the boot's key check. What
+is; only `sealed_credentials` (the boot's key check) and `api_live_accounts` (connecting,
+`/test`) hand out the sealed bytes, and `LiveAccount.ccxt_settings` alone unseals them. What
 the `accounts` table has no column for (a paper account's opening balances, the IP
 allow-list) is folded from the account's journaled events.
 """
@@ -12,12 +13,15 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from storage.codec import decode_message
 from storage.models import AccountRow, BotRow, EventRow
+from storage.sealing import Sealer
 from trading.account_events import AccountChanged, AccountCreated
+from trading.venues.ccxt_venue.settings import CcxtSettings
 
 _accounts = AccountRow.__table__
 _bots = BotRow.__table__
@@ -125,12 +129,27 @@ class LiveAccount:
     sealed: dict[str, bytes]
     urls: dict[str, str]
 
+    def ccxt_settings(self, sealer: Sealer, **options: Any) -> CcxtSettings:
+        """The settings to reach the exchange with, keys unsealed: the one place the daemon
+        and the API open an account's keys (`SealingError` when they do not open).
+        `options`: further `CcxtSettings` fields (a poll interval, a timeout)."""
+        clear = {name: sealer.unseal(value, self.id, name) for name, value in self.sealed.items()}
+        return CcxtSettings(
+            exchange=self.exchange, api_key=clear["api_key"], secret=clear["api_secret"],
+            password=clear.get("password"), sandbox=self.is_testnet, urls=dict(self.urls), **options,
+        )
+
+
+_SEALED_COLUMNS = (("api_key", _accounts.c.api_key_sealed), ("api_secret", _accounts.c.api_secret_sealed),
+                   ("password", _accounts.c.password_sealed))
+
 
 def api_live_accounts(engine: Engine, account_id: str | None = None) -> list[LiveAccount]:
     """Every account on a ccxt exchange made through the API that holds its keys (or just
-    `account_id`), oldest first."""
+    `account_id`), oldest first. Two queries whatever the number of accounts (the boot
+    reads them all)."""
     query = (
-        select(_accounts.c.id, _accounts.c.exchange, _accounts.c.is_testnet)
+        select(_accounts.c.id, _accounts.c.exchange, _accounts.c.is_testnet, *(column for _, column in _SEALED_COLUMNS))
         .where(_accounts.c.source == "api", _accounts.c.exchange != "paper",
                _accounts.c.api_key_sealed.is_not(None), _accounts.c.api_secret_sealed.is_not(None))
         .order_by(_accounts.c.created_at, _accounts.c.id)
@@ -139,25 +158,39 @@ def api_live_accounts(engine: Engine, account_id: str | None = None) -> list[Liv
         query = query.where(_accounts.c.id == account_id)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    accounts = []
-    for row in rows:
-        sealed, urls = live_credentials(engine, row.id)
-        accounts.append(LiveAccount(row.id, row.exchange, bool(row.is_testnet), sealed, urls))
-    return accounts
+        urls = _created_urls(connection, [row.id for row in rows])
+    return [LiveAccount(row.id, row.exchange, bool(row.is_testnet), _sealed_of(row), urls.get(row.id, {}))
+            for row in rows]
+
+
+def _sealed_of(row: Any) -> dict[str, bytes]:
+    """field -> sealed bytes of the credentials the row holds."""
+    mapping = row._mapping
+    return {name: bytes(mapping[column]) for name, column in _SEALED_COLUMNS if mapping[column] is not None}
+
+
+def _created_urls(connection: Any, ids: list[str]) -> dict[str, dict[str, str]]:
+    """The exchange URLs each account was made with (`AccountCreated.urls`), in one query."""
+    if not ids:
+        return {}
+    rows = connection.execute(
+        select(_events.c.payload)
+        .where(_events.c.account_id.in_(ids), _events.c.event_type == "AccountCreated")
+        .order_by(_events.c.id)
+    ).scalars().all()
+    urls: dict[str, dict[str, str]] = {}
+    for payload in rows:
+        event = decode_message("AccountCreated", payload)
+        if isinstance(event, AccountCreated):
+            urls[event.account_id] = dict(event.urls)
+    return urls
 
 
 def sealed_credentials(engine: Engine) -> list[tuple[str, str, bytes]]:
     """(account id, field, sealed bytes) of every credential the database holds."""
-    columns = (("api_key", _accounts.c.api_key_sealed), ("api_secret", _accounts.c.api_secret_sealed),
-               ("password", _accounts.c.password_sealed))
     with engine.connect() as connection:
-        rows = connection.execute(select(_accounts.c.id, *(column for _, column in columns))).all()
-    return [
-        (row[0], name, bytes(row[index + 1]))
-        for row in rows
-        for index, (name, _) in enumerate(columns)
-        if row[index + 1] is not None
-    ]
+        rows = connection.execute(select(_accounts.c.id, *(column for _, column in _SEALED_COLUMNS))).all()
+    return [(row.id, name, value) for row in rows for name, value in _sealed_of(row).items()]
 
 
 def _record(row: object, settings: dict[str, tuple[tuple[str, ...], dict[str, Decimal] | None]]) -> AccountRecord:
@@ -192,20 +225,3 @@ def _settings(connection: object, ids: Iterable[str]) -> dict[str, tuple[tuple[s
             settings[event.account_id] = (event.ip_whitelist, balances)
     return settings
 
-
-def live_credentials(engine: Engine, account_id: str) -> tuple[dict[str, bytes], dict[str, str]]:
-    """The sealed credentials (field -> sealed bytes) of one account and the exchange URLs
-    it was made with (`AccountCreated.urls`), for checking its keys with its exchange."""
-    sealed = {name: value for owner, name, value in sealed_credentials(engine) if owner == account_id}
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(_events.c.payload)
-            .where(_events.c.account_id == account_id, _events.c.event_type == "AccountCreated")
-            .order_by(_events.c.id)
-        ).scalars().all()
-    urls: dict[str, str] = {}
-    for payload in rows:
-        event = decode_message("AccountCreated", payload)
-        if isinstance(event, AccountCreated):
-            urls = dict(event.urls)
-    return sealed, urls

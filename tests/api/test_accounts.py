@@ -300,3 +300,20 @@ def test_a_live_account_needs_an_encryption_key(engine, database_url, tmp_path, 
         assert daemon.call("POST", "/api/v1/accounts", paper_body(), daemon.token("ada"))[0] == 201
     finally:
         daemon.close()
+
+
+LACKING = "coinspot"
+"""An exchange ccxt knows that has no `fetchOrder`/`fetchOpenOrders`: traderd cannot trade on it."""
+
+
+def test_an_exchange_lacking_a_needed_call_is_refused_as_in_a_config_file(booted, users):
+    ada = booted.token("ada")
+
+    for path in ("/api/v1/accounts", "/api/v1/accounts/validate"):
+        status, error = booted.call("POST", path, {**live_body(), "exchange": LACKING}, ada)
+        assert (status, error["code"]) == (422, "VALIDATION_ERROR"), (path, error)
+        (problem,) = error["details"]["errors"]
+        assert problem["loc"] == ["body", "exchange"]
+        assert "fetchOpenOrders" in problem["msg"] and LACKING in problem["msg"], problem
+        assert API_SECRET not in json.dumps(error)
+    assert booted.call("GET", "/api/v1/accounts", token=ada)[1]["total"] == 0
