@@ -75,6 +75,13 @@ class ActorGateway:
             raise ActorUnavailable(name or "supervisor")
         return await asyncio.wait_for(reply.future, self.timeout_s if timeout_s is None else timeout_s)
 
+    async def ask_feeds(self, make_query: Callable[[LoopReply], Any]) -> list[tuple[str, str, Any]]:
+        """`(feed id, actor name, answer)` of every feed, asked all at once; the answer is
+        the exception for a feed that is gone or did not answer in time."""
+        feeds = list(self.feeds.items())
+        answers = await asyncio.gather(*(self.ask(name, make_query) for _, name in feeds), return_exceptions=True)
+        return [(feed_id, name, answer) for (feed_id, name), answer in zip(feeds, answers)]
+
     async def ask_or_fail(self, name: str | None, make_query: Callable[[LoopReply], Any]) -> Any:
         """`ask`, with API.md's errors: 504 ACTOR_TIMEOUT, 503 when the actor is gone."""
         try:

@@ -8,7 +8,6 @@ on an exchange.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -26,12 +25,7 @@ async def live_candles(gateway: ActorGateway | None, symbol: str) -> tuple[Candl
     does. A feed that is down or slow is left out rather than failing the answer."""
     if gateway is None or not gateway.feeds:
         return ()
-    names = list(gateway.feeds.values())
-    answers = await asyncio.gather(
-        *(gateway.ask(name, lambda reply: GetFeedCandles(reply=reply)) for name in names),
-        return_exceptions=True,
-    )
-    for name, answer in zip(names, answers):
+    for _, name, answer in await gateway.ask_feeds(lambda reply: GetFeedCandles(reply=reply)):
         if isinstance(answer, BaseException):
             logger.debug("no candles from %s: %r", name, answer)
             continue

@@ -85,15 +85,14 @@ def klines(candle_files: dict[str, Path], symbol: str, interval: str, limit: int
 
 
 async def symbol_klines(
-    handler: ScopedHandler, candle_files: dict[str, Path], symbol: str, interval: str, limit: int,
-) -> list[list[Any]]:
-    """`klines` from a replay file when there is one, else from a ccxt feed's candles;
-    404 when neither has the symbol."""
-    if symbol not in candle_files:
-        candles = await live_candles(handler.context.actors, symbol)
-        if candles:
-            return await handler.in_executor(live_klines, candles, interval, limit)
-    return await handler.in_executor(klines, candle_files, symbol, interval, limit)
+    handler: ScopedHandler, candle_files: dict[str, Path], symbol: str, intervals: list[str], limit: int,
+) -> dict[str, list[list[Any]]]:
+    """`klines` at each interval, from a replay file when there is one, else from a ccxt
+    feed's candles (asked for once); 404 when neither has the symbol."""
+    candles = await live_candles(handler.context.actors, symbol) if symbol not in candle_files else ()
+    if candles:
+        return {interval: await handler.in_executor(live_klines, candles, interval, limit) for interval in intervals}
+    return {interval: await handler.in_executor(klines, candle_files, symbol, interval, limit) for interval in intervals}
 
 
 class ExchangesHandler(ScopedHandler):
@@ -161,7 +160,7 @@ class KlinesHandler(ScopedHandler):
         resampled to `interval` (epoch-aligned buckets); the newest `limit`, oldest first."""
         symbol = path_symbol(symbol)
         query = self.parse_query(KlineQuery)
-        data = await symbol_klines(self, dict(self.context.candle_files), symbol, query.interval, query.limit)
+        data = (await symbol_klines(self, dict(self.context.candle_files), symbol, [query.interval], query.limit))[query.interval]
         self.write_model(KlinesOut(symbol=symbol, interval=query.interval, data=data))
 
 
@@ -177,5 +176,5 @@ class MultiKlinesHandler(ScopedHandler):
                 "errors": [{"loc": ["query", "timeframes"], "msg": "unknown timeframe"}],
             })
         files = dict(self.context.candle_files)
-        data = {tf: await symbol_klines(self, files, symbol, tf, query.limit) for tf in timeframes}
+        data = await symbol_klines(self, files, symbol, timeframes, query.limit)
         self.write_model(MultiKlinesOut(symbol=symbol, data=data))

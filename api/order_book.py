@@ -33,16 +33,12 @@ async def feeds_of(gateway: ActorGateway, symbol: str) -> list[tuple[str, str, F
     """`(feed id, actor name, status)` of every running feed of `symbol`. A feed that does
     not answer its status (restarting, or busy with a slow exchange) is left out while
     another feed carries the symbol; when none does, that is the error, not a 404."""
-    feeds = list(gateway.feeds.items())
-    answers = await asyncio.gather(
-        *(gateway.ask(name, lambda reply: GetFeedStatus(reply=reply)) for _, name in feeds),
-        return_exceptions=True,
-    )
+    answers = await gateway.ask_feeds(lambda reply: GetFeedStatus(reply=reply))
     found = [
-        (feed_id, name, answer) for (feed_id, name), answer in zip(feeds, answers)
+        (feed_id, name, answer) for feed_id, name, answer in answers
         if isinstance(answer, FeedStatus) and answer.symbol == symbol
     ]
-    silent = {feed_id: answer for (feed_id, _), answer in zip(feeds, answers) if isinstance(answer, BaseException)}
+    silent = {feed_id: answer for feed_id, _, answer in answers if isinstance(answer, BaseException)}
     if not found and silent:
         if any(isinstance(error, asyncio.TimeoutError) for error in silent.values()):
             raise ApiError(504, "ACTOR_TIMEOUT", f"feeds {sorted(silent)} did not answer within {gateway.timeout_s:g} s")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,13 +26,8 @@ async def latest_prices(gateway: ActorGateway | None) -> dict[str, Quote]:
     slow is left out rather than failing the whole answer."""
     if gateway is None or not gateway.feeds:
         return {}
-    feeds = list(gateway.feeds.items())
-    answers = await asyncio.gather(
-        *(gateway.ask(name, lambda reply: GetFeedStatus(reply=reply)) for _, name in feeds),
-        return_exceptions=True,
-    )
     prices: dict[str, Quote] = {}
-    for (feed_id, name), answer in zip(feeds, answers):
+    for feed_id, name, answer in await gateway.ask_feeds(lambda reply: GetFeedStatus(reply=reply)):
         if isinstance(answer, BaseException):
             logger.debug("no price from %s: %r", name, answer)
             continue
