@@ -23,8 +23,9 @@ A `StreamedSource` (`ccxt_stream`: a venue's websocket ticker) runs in an asynci
 thread this actor starts in `on_start` and stops (closing the source's client) in
 `on_release`; its quotes come back as `StreamQuoteReady`, latest wins (`actors/stream_thread`).
 
-A ccxt feed (polled or streamed) also answers `GetOrderBook` from its exchange, on this
-actor's thread, the last book kept a second (`actors/order_books`); other feeds refuse it.
+A ccxt feed (polled or streamed) also answers `GetOrderBook` from its exchange, on a book
+worker thread of its own that `on_release` ends, so a slow exchange never holds up prices;
+the last book is kept a second (`actors/order_books`). Other feeds refuse it.
 
 Both ccxt sources also bring the exchange's 1m candles (`trading.feeds.live_candles`):
 after each poll, or with a stream's quotes. The actor keeps the recent ones for the klines
@@ -289,6 +290,7 @@ class MarketFeedActor(SupervisedActor):
 
     def on_release(self) -> None:
         self._cancel_timer()
+        self.order_books.close()
         if self._stream is not None:
             self._stream.stop()
             self._stream = None

@@ -2,10 +2,10 @@
 
 Only a feed that reads an exchange (`ccxt_poll`, `ccxt_stream`) has a book behind its
 prices; the handler finds one that carries the symbol (`GetFeedStatus`, from memory) and
-asks it (`GetOrderBook`): the feed actor fetches on its own thread with the client it
-owns and keeps the book a second, so readers never multiply exchange requests. A symbol
-fed only by a replay or a random walk answers 404 NOT_FOUND, never a made-up
-book.
+asks it (`GetOrderBook`): the feed's book worker fetches with a client of its own, off
+the thread that delivers prices, and keeps the book a second, so readers never multiply
+exchange requests. A symbol fed only by a replay or a random walk answers 404 NOT_FOUND,
+never a made-up book.
 """
 
 from __future__ import annotations

@@ -329,3 +329,24 @@ def test_failing_candles_never_cost_a_poll_its_price(fake_binance):
     backfill, = source.take_candles()
     assert backfill.backfill and backfill.candles[0].low == D("1.09")
     assert source.candle_backoff.failures == 0
+
+
+def test_a_candle_poll_told_to_slow_down_waits_as_long_as_the_exchange_says(fake_binance):
+    """A 429's Retry-After outlasts the candles' own backoff; the ticker polls on, error-free."""
+    now = [1000.0]
+    source = CcxtPollSource(exchange="binance", symbol=SYMBOL, interval_s=0.1, max_backoff_s=4.0,
+                            urls={"all": fake_binance.url}, candle_interval_s=1.0, monotonic=lambda: now[0])
+    fake_binance.faults.only_paths = ("/api/v3/klines",)
+    fake_binance.fail(1.0, ("429",), retry_after_s=30)
+
+    def klines_asked() -> int:
+        return len(fake_binance.requests_to("GET", "/api/v3/klines"))
+
+    for _ in range(6):  # at 0 s, then every 5 s up to 25 s
+        assert source.poll()[0] is not None, source.last_error
+        now[0] += 5.0
+    assert klines_asked() == 1 and source.candle_backoff.failures == 1
+    now[0] += 1.0  # 31 s after the 429
+    source.poll()
+    assert klines_asked() == 2
+    assert source.errors == 0 and source.backoff.failures == 0  # the candles' failures are their own

@@ -6,11 +6,14 @@ websocket from the fake stream server (`tests/fake_exchange/binance_ws.py`, `url
 
 from __future__ import annotations
 
+import functools
+import logging
 import queue
 import threading
 from decimal import Decimal
 from typing import Any
 
+import ccxt.pro as ccxtpro
 import pytest
 
 from actors.conflation import MarketDataReady
@@ -123,6 +126,57 @@ def test_stopping_the_feed_closes_the_client_and_the_thread(scheduler, fake_bina
     assert next_price(received, "1.3").last == D("1.3")
     feed.stop()
     assert stream_threads() == []
+
+
+def without_watch_ohlcv(source: CcxtStreamSource) -> None:
+    """Its clients are Binance's, less candle streams, as on an exchange ccxt.pro cannot
+    stream candles from: `has` says so, and `watch_ohlcv` is ccxt's NotSupported."""
+    make = source._client
+
+    def client() -> Any:
+        made = make()
+        made.has["watchOHLCV"] = False
+        made.watch_ohlcv = functools.partial(ccxtpro.Exchange.watch_ohlcv, made)
+        return made
+
+    source._client = client  # type: ignore[method-assign]
+
+
+def test_an_exchange_without_candle_streams_streams_tickers_only(scheduler, fake_binance, streams, caplog):
+    streams.set_price("XRPUSDT", "1.1000")
+    config = feed_config(fake_binance, streams, candles=True)
+    source = feed_source(config)
+    without_watch_ohlcv(source)
+    caplog.set_level(logging.INFO, logger="trading.venues.ccxt_venue.stream_source")
+
+    for price in ("1.2", "1.3"):  # a restart (the same source) does not say it again
+        feed = MarketFeedActor.start(name="feed:xrp", scheduler=scheduler, source=source, symbol=SYMBOL)
+        received: queue.Queue[TickerUpdated] = queue.Queue()
+        feed.tell(SubscribeMarketData(ref=Subscriber.start(name="subscriber", received=received)))
+        streams.set_price("XRPUSDT", price)
+        next_price(received, price)
+        feed.stop()
+
+    said = [r for r in caplog.records if "no watchOHLCV" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelno == logging.WARNING
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert source.errors == 0 and source.candle_backoff.failures == 0 and not source.candles
+    assert fake_binance.requests_to("GET", "/api/v3/klines") == []  # no backfill for candles that never come
+
+
+def test_candle_failures_are_not_the_tickers_errors(scheduler, fake_binance, streams):
+    fake_binance.faults.only_paths = ("/api/v3/klines",)
+    fake_binance.fail(1.0, ("503",))
+    streams.set_price("XRPUSDT", "1.1000")
+    feed, source, received = start(scheduler, feed_config(fake_binance, streams, candles=True))
+
+    eventually(lambda: source.candle_backoff.failures >= 1, what="the candle backfill failing")
+    streams.set_price("XRPUSDT", "1.2000")
+    next_price(received, "1.2")
+
+    assert source.errors == 0 and source.backoff.failures == 0
+    assert source.last_error is not None and "ExchangeNotAvailable" in source.last_error
+    feed.stop()
 
 
 def test_a_stream_feed_is_wired_from_config(fake_binance, streams, scheduler):

@@ -141,6 +141,7 @@ def test_unknown_symbols_and_exchanges_are_404(market):
 
 
 def test_an_exchange_that_fails_is_503_and_the_outage_is_remembered_a_second(market):
+    market.fake.faults.only_paths = (DEPTH_PATH,)  # the book's client loads its markets, then fails
     market.fake.fail(1.0, ("503",))
 
     reply = market.book("XRP-USDT")

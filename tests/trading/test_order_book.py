@@ -89,6 +89,33 @@ def test_an_outage_is_remembered_for_the_ttl_a_refusal_is_not():
     assert recent.get(20, exchange.fetch).bids[0] == (D(99), D(1))
 
 
+def test_an_outage_is_remembered_longer_each_time_until_the_exchange_answers():
+    clock, exchange = Clock(), Exchange()
+    recent = RecentOrderBook(1.0, clock, max_outage_s=5.0)
+    exchange.failure = ExchangeUnavailable("binance did not answer (ExchangeNotAvailable)")
+
+    asked_at = []
+    for step in range(200):  # 20 s, a reader every 0.1 s
+        clock.now = step / 10
+        asked = len(exchange.asked)
+        with pytest.raises(ExchangeUnavailable):
+            recent.get(20, exchange.fetch)
+        if len(exchange.asked) > asked:
+            asked_at.append(clock.now)
+    assert asked_at == [0.0, 1.0, 3.0, 7.0, 12.0, 17.0]  # after 1, 2, 4 s, then at most 5 s
+
+    clock.now = 22.0
+    exchange.failure = None
+    recent.get(20, exchange.fetch)  # the exchange is back: the next outage starts at 1 s again
+    clock.now = 23.0
+    exchange.failure = ExchangeUnavailable("binance did not answer (RequestTimeout)")
+    with pytest.raises(ExchangeUnavailable):
+        recent.get(20, exchange.fetch)
+    clock.now = 24.0
+    exchange.failure = None
+    assert recent.get(20, exchange.fetch).asks[0] == (D(101), D(1))
+
+
 def test_a_ccxt_book_becomes_exact_decimals():
     raw = {
         "bids": [[0.1 + 0.2, 1e-08], [64123.45678901, 2.5, 7]],  # a third field (an order count) is ignored

@@ -11,12 +11,13 @@ next `watch_ticker` (which dials again: ccxt.pro drops a closed connection) wait
 With `candles`, a second task in the same run watches `watch_ohlcv(symbol, '1m')` on the
 same client, with a backoff of its own (a stream that fails must not slow the other), after
 one REST backfill (`fetch_ohlcv`) per run. Both tasks end, and the client closes, together.
+An exchange without `watchOHLCV` streams tickers only (said once, as a warning). Candle failures
+count against the candles' backoff, never as the ticker's `errors`.
 
-The order book (`order_book`) comes over REST from a sync ccxt client of its own, made and
-used on the feed actor's thread, not from the stream's ccxt.pro client: that one lives
-only as long as a `stream` run (made again after each restart, closed on stop), and
-reaching into its loop from the actor would tie each book to the stream's health and
-need a future across threads. The poll source's book takes the same path.
+The order book comes over REST from a sync ccxt client of its own (`order_book_client`,
+shared with the poll source), made, used and closed by the feed's book worker thread, not
+from the stream's ccxt.pro client: that one lives only as long as a `stream` run, and
+reaching into its loop would tie each book to the stream's health.
 """
 
 from __future__ import annotations
@@ -30,9 +31,7 @@ import ccxt
 import ccxt.pro as ccxtpro
 
 from trading.feeds.live_candles import BACKFILL_CANDLES, CANDLE_TIMEFRAME, CandleBatch, CandleChanges
-from trading.feeds.order_book import OrderBook
 from trading.feeds.polled import Backoff, Quote
-from trading.venues.ccxt_venue.order_book import fetch_order_book
 from trading.venues.ccxt_venue.ticker_source import (
     BadCandle, BadTicker, PublicTickerSource, ohlcv_candle, ticker_quote,
 )
@@ -73,21 +72,13 @@ class CcxtStreamSource(PublicTickerSource):
             urls=urls, backoff=backoff if backoff is not None else Backoff(reconnect_s, max(max_backoff_s, reconnect_s)),
         )
         self.received = 0
-        self._rest: ccxt.Exchange | None = None  # the order book's client (module docstring)
         self.candles = candles
         self.candle_backoff = Backoff(self.backoff.interval_s, self.backoff.max_s, self.backoff.jitter)
         self.candles_received = 0
 
-    def order_book(self, depth: int) -> OrderBook:
-        """The symbol's book over REST; called on the feed actor's thread only."""
-        if self._rest is None:
-            self._rest = self._configured(getattr(ccxt, self.exchange_id), {})
-            if self.urls:
-                self._rest.session.trust_env = False  # no proxy variable may capture a local URL
-        return fetch_order_book(self._rest, self.symbol, depth)
-
     async def stream(self, deliver: Deliver) -> None:
         client = self._client()
+        self._check_candles(client)
         watchers = [asyncio.ensure_future(self._watch_tickers(client, deliver))]
         if self.candles:
             watchers.append(asyncio.ensure_future(self._watch_candles(client, deliver)))
@@ -113,6 +104,14 @@ class CcxtStreamSource(PublicTickerSource):
             self.received += 1
             deliver(quote)
 
+    def _check_candles(self, client: ccxtpro.Exchange) -> None:
+        """Turn the candles off, once, on an exchange that cannot stream them: each watch
+        would fail with NotSupported, after every backoff, forever."""
+        if self.candles and not client.has.get("watchOHLCV"):
+            logger.warning("%s has no watchOHLCV: the %s feed streams tickers only, without candles",
+                           self.exchange_id, self.symbol)
+            self.candles = False
+
     async def _watch_candles(self, client: ccxtpro.Exchange, deliver: Deliver) -> None:
         """Backfill once, then deliver each new or changed 1m candle the stream pushes.
         A failed backfill is logged and skipped: the stream's candles matter more."""
@@ -121,7 +120,7 @@ class CcxtStreamSource(PublicTickerSource):
             rows = await client.fetch_ohlcv(self.symbol, CANDLE_TIMEFRAME, limit=BACKFILL_CANDLES)
             deliver(CandleBatch(tuple(changes.fresh(ohlcv_candle(row) for row in rows)), backfill=True))
         except (ccxt.BaseError, BadCandle) as error:
-            await asyncio.sleep(self._failed(error, "candle backfill", backoff=self.candle_backoff))
+            await asyncio.sleep(self._failed(error, "candle backfill", client, backoff=self.candle_backoff))
         while True:
             try:
                 candles = [ohlcv_candle(row) for row in await client.watch_ohlcv(self.symbol, CANDLE_TIMEFRAME)]

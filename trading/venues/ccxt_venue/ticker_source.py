@@ -7,7 +7,8 @@ endpoints only, so no keys. An exchange error never fails the feed: it is logged
 counted, and the next poll waits longer (`Backoff`, honouring Retry-After on a 429/418).
 
 The feed actor owns its client, as an `ExchangeActor` owns its account's through
-`CcxtVenue`.
+`CcxtVenue`. Order books come through clients of their own (`order_book_client`, shared by
+the streamed source), made, used and closed by the feed's book worker thread.
 """
 
 from __future__ import annotations
@@ -125,15 +126,30 @@ class PublicTickerSource:
             client.urls = overridden_urls(client.urls, self.urls)
         return client
 
+    def order_book_client(self) -> CcxtOrderBookClient:
+        """A new REST client for the symbol's books, for the one thread that uses it
+        (`actors.order_books`): never the client the prices come through."""
+        return CcxtOrderBookClient(self._rest_client(), self.symbol)
+
+    def _rest_client(self) -> ccxt.Exchange:
+        """A sync ccxt client for this exchange, configured as every other."""
+        client = self._configured(getattr(ccxt, self.exchange_id), {})
+        if self.urls:
+            client.session.trust_env = False  # no proxy variable may capture a local URL
+        return client
+
     def _failed(
-        self, error: Exception, what: str, retry_after: float | None = None, backoff: Backoff | None = None,
+        self, error: Exception, what: str, client: Any = None, backoff: Backoff | None = None,
     ) -> float:
         """Count and log a failure; the seconds to wait before trying again, by `backoff`
-        (the source's own unless a task with a backoff of its own failed)."""
+        (the source's own unless a task with a backoff of its own failed) and by the
+        Retry-After of `client`'s last answer when the exchange said to slow down. Only
+        the ticker's own failures count as `errors`; a side task's count as its backoff's."""
         backoff = backoff if backoff is not None else self.backoff
-        self.errors += 1
+        if backoff is self.backoff:
+            self.errors += 1
         self.last_error = f"{type(error).__name__}: {str(error)[:200]}"
-        delay = backoff.failed(retry_after)
+        delay = backoff.failed(retry_after(client) if isinstance(error, ccxt.DDoSProtection) else None)
         # Network trouble is expected now and then; anything else is likely config (a bad
         # symbol, a wrong URL) and worth a louder line, but still retried.
         level = logging.WARNING if isinstance(error, (ccxt.NetworkError, BadTicker, BadCandle)) else logging.ERROR
@@ -142,6 +158,36 @@ class PublicTickerSource:
             self.exchange_id, self.symbol, what, backoff.failures, self.errors, delay, self.last_error,
         )
         return delay
+
+
+def retry_after(client: Any) -> float | None:
+    """The seconds the exchange's last answer to `client` asked to wait, if it said."""
+    headers = getattr(client, "last_response_headers", None) or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class CcxtOrderBookClient:
+    """One symbol's books through a sync ccxt client of their own; an `OrderBookClient`.
+    Used by one thread only, which closes it."""
+
+    def __init__(self, client: ccxt.Exchange, symbol: str) -> None:
+        self.client = client
+        self.symbol = symbol
+        self.closed = False
+
+    def order_book(self, depth: int) -> OrderBook:
+        return fetch_order_book(self.client, self.symbol, depth)
+
+    def close(self) -> None:
+        """Close the client's HTTP connections (a sync ccxt client keeps a requests.Session)."""
+        self.closed = True
+        session = getattr(self.client, "session", None)
+        if session is not None:
+            session.close()
 
 
 class CcxtPollSource(PublicTickerSource):
@@ -193,8 +239,7 @@ class CcxtPollSource(PublicTickerSource):
             client.load_markets()  # no request once loaded; retried here after a failure
             quote = ticker_quote(client.fetch_ticker(self.symbol))
         except (ccxt.BaseError, BadTicker) as error:
-            retry_after = self._retry_after() if isinstance(error, ccxt.DDoSProtection) else None
-            return None, self._failed(error, "poll", retry_after)
+            return None, self._failed(error, "poll", self._client)
         if self.backoff.failures:
             logger.info("%s %s: answering again after %d failed polls", self.exchange_id, self.symbol, self.backoff.failures)
         if self.candles and self._monotonic() >= self._candles_at + self.candle_interval_s:
@@ -207,8 +252,7 @@ class CcxtPollSource(PublicTickerSource):
         try:
             self._fetch_candles(client)
         except (ccxt.BaseError, BadCandle) as error:
-            retry_after = self._retry_after() if isinstance(error, ccxt.DDoSProtection) else None
-            delay = self._failed(error, "candle poll", retry_after, backoff=self.candle_backoff)
+            delay = self._failed(error, "candle poll", client, backoff=self.candle_backoff)
             self._candles_at = self._monotonic() + max(delay - self.candle_interval_s, 0.0)
             return
         self.candle_backoff.succeeded()
@@ -236,26 +280,11 @@ class CcxtPollSource(PublicTickerSource):
         self._backfilled = True
         self._candles_at = self._monotonic()
 
-    def order_book(self, depth: int) -> OrderBook:
-        """The symbol's book through the poll's own client, so on the feed actor's thread
-        and under the one rate limiter; an `OrderBookSource` for the feed actor."""
-        return fetch_order_book(self._client if self._client is not None else self._connect(), self.symbol, depth)
-
     def _connect(self) -> ccxt.Exchange:
         """The ccxt client, made on the polling thread (see the module docstring)."""
-        client = self._configured(getattr(ccxt, self.exchange_id), {})
-        if self.urls:
-            client.session.trust_env = False  # no proxy variable may capture a local URL
+        client = self._rest_client()
         if self.candles and not client.has.get("fetchOHLCV"):
             logger.warning("%s has no fetchOHLCV: the %s feed polls tickers only", self.exchange_id, self.symbol)
             self.candles = False
         self._client = client
         return client
-
-    def _retry_after(self) -> float | None:
-        headers = getattr(self._client, "last_response_headers", None) or {}
-        value = headers.get("Retry-After") if hasattr(headers, "get") else None
-        try:
-            return float(value) if value is not None else None
-        except ValueError:
-            return None
