@@ -220,13 +220,18 @@ def _no_performance() -> dict[str, Any]:
 
 
 class Rounding:
-    """Wire precision of one market: prices on its tick, quote money on tick x step (the
-    precision of a notional), percentages to 4 places. Unknown market: exact."""
+    """Wire precision of one market: prices on its tick, quote money to the precision a
+    fill's fee has (tick x step x the fee rates' last digit), percentages to 4 places.
+    Unknown market: exact.
+
+    Fees are exact, so profits, fees and balances are whole multiples of that quantum and
+    go out unrounded: a bot's grid profit is the sum of its trades' profits to the last
+    digit, as GRID.md defines it. Only quotients (averages) are rounded by it."""
 
     def __init__(self, market: Market | None) -> None:
         self.market = market
         with localcontext(MONEY_CONTEXT):
-            self.money = (market.tick_size * market.step_size).normalize() if market is not None else None
+            self.money = (market.tick_size * market.step_size * _fee_digit(market)).normalize() if market is not None else None
 
     def price(self, value: Decimal | None) -> Decimal | None:
         if value is None or self.market is None:
@@ -243,6 +248,12 @@ class Rounding:
     @staticmethod
     def days(value: Decimal) -> Decimal:
         return _round(value, DAYS)
+
+
+def _fee_digit(market: Market) -> Decimal:
+    """The last decimal place of the market's fee rates (0.001 -> 0.001, 0.00075 -> 0.00001)."""
+    exponent = min([0, *(int(rate.normalize().as_tuple().exponent) for rate in (market.maker_fee, market.taker_fee) if rate)])
+    return Decimal(1).scaleb(exponent)
 
 
 def _round(value: Decimal, quantum: Decimal) -> Decimal:

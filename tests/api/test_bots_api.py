@@ -48,7 +48,7 @@ def test_a_paper_grid_bot_trades_books_its_profit_and_stops_clean(api):
     bot = created.body
     bot_id = bot["id"]
     assert bot["status"] == "stopped" and bot["source"] == "api" and not bot["read_only"]
-    assert bot["symbol"] == SYMBOL and bot["exchange"] == "paper" and bot["investment_amount"] == "100.00000"
+    assert bot["symbol"] == SYMBOL and bot["exchange"] == "paper" and bot["investment_amount"] == "100.00000000"
     assert bot["config"]["lower_price"] == "1.00" and bot["config"]["grid_count"] == 10
 
     started = api.call("POST", f"/bots/{bot_id}/start", "alice")
