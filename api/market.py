@@ -3,7 +3,7 @@
 Prices come from the daemon's running feeds and candles from the CSV files its replay
 feeds read, or else the 1m candles its ccxt feeds keep (`api.live_candles`), resampled;
 nothing here calls an exchange. Order books come from the exchange of a ccxt feed,
-fetched by its actor (`api.order_book`).
+fetched by that feed's book worker (`api.order_book`).
 """
 
 from __future__ import annotations
